@@ -1,0 +1,16 @@
+"""SLM Explorer: entrypoint and router. Run with ``streamlit run Home.py``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui import PAGES
+
+st.set_page_config(page_title="SLM Explorer", page_icon="🔬", layout="wide")
+
+sections: dict[str, list[st.Page]] = {}
+for spec in PAGES:
+    page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+    sections.setdefault(spec.section, []).append(page)
+
+st.navigation(sections).run()

@@ -1,0 +1,3 @@
+import streamlit as st
+
+st.title("real_slm (in progress)")

@@ -1,0 +1,75 @@
+"""Process-wide settings read from environment variables (one place, documented in README).
+
+| variable | default | meaning |
+|---|---|---|
+| ``SLM_EXPLORER_HOSTED`` | unset | ``1``/``true``: public deployment (no custom Ollama host, no pulls, lower caps) |
+| ``SLM_EXPLORER_CACHE`` | ``~/.cache/slm-explorer`` | converted model weights and other expensive artefacts |
+| ``SLM_EXPLORER_DATA`` | ``~/.local/share/slm-explorer`` | user data: the evaluation-run database |
+| ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_hosted() -> bool:
+    """True when the app runs as a public deployment (``SLM_EXPLORER_HOSTED=1``)."""
+    return os.environ.get("SLM_EXPLORER_HOSTED", "").strip().lower() in _TRUE
+
+
+def cache_dir() -> Path:
+    """Per-user cache folder for expensive artefacts (created on demand)."""
+    raw = os.environ.get("SLM_EXPLORER_CACHE") or str(Path.home() / ".cache" / "slm-explorer")
+    path = Path(raw).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir() -> Path:
+    """Per-user data folder (the run database lives here; created on demand)."""
+    default = Path.home() / ".local" / "share" / "slm-explorer"
+    path = Path(os.environ.get("SLM_EXPLORER_DATA") or str(default)).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ollama_host() -> str:
+    """The raw ``OLLAMA_HOST`` value (normalised by the Ollama backend)."""
+    return os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep one session from starving the others."""
+
+    max_prompt_chars: int
+    max_new_tokens: int
+    max_concurrent_generations: int
+    max_train_steps: int
+    max_answer_chars: int
+
+
+def limits() -> Limits:
+    """Caps for this deployment: tighter when hosted."""
+    if is_hosted():
+        return Limits(
+            max_prompt_chars=2_000,
+            max_new_tokens=256,
+            max_concurrent_generations=2,
+            max_train_steps=300,
+            max_answer_chars=8_000,
+        )
+    return Limits(
+        max_prompt_chars=8_000,
+        max_new_tokens=1_024,
+        max_concurrent_generations=4,
+        max_train_steps=2_000,
+        max_answer_chars=40_000,
+    )

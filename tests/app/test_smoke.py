@@ -1,0 +1,25 @@
+"""Every page renders through the router without an exception."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_ui import PAGES
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.path for p in PAGES])
+def test_page_renders_without_exception(spec):
+    at = AppTest.from_file("Home.py", default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page(spec.path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, f"{spec.path} shows no title"
+
+
+def test_router_registers_every_page_file():
+    from pathlib import Path
+
+    files = {f"pages/{p.name}" for p in Path("pages").glob("*.py")}
+    assert files == {p.path for p in PAGES}

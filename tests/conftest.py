@@ -1,0 +1,22 @@
+"""Test-wide setup: offline, isolated user data, and no real Ollama server ever contacted."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+
+def _closed_loopback_port() -> int:
+    """A loopback port with nothing listening (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Set before any test module imports the app or the library.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ["SLM_EXPLORER_DATA"] = tempfile.mkdtemp(prefix="slm-explorer-data-")
+os.environ["OLLAMA_HOST"] = f"127.0.0.1:{_closed_loopback_port()}"
+os.environ.pop("SLM_EXPLORER_HOSTED", None)
