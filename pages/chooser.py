@@ -1,3 +1,67 @@
+"""Which SLM fits? A ranked recommendation for a use case, device, context, license and language."""
+
+import pandas as pd
 import streamlit as st
 
-st.title("chooser (in progress)")
+from app_ui import page_header, show_code
+from app_ui.catalog_ui import cards_or_fail, device_picker, quant_picker
+from slm_lib import catalog
+from slm_lib.memory import estimate_memory
+from slm_lib.recommend import LICENSES, USE_CASES, ChooserRequest, recommend
+
+page_header(
+    "Which SLM fits?",
+    "Say what you need; the app keeps only the models that **fit your device's memory at the chosen "
+    "quantization, including the KV cache for your context length**, accept your input, allow your license "
+    "and list your language, then ranks them by the published score that matters for your use case. "
+    "Speeds are upper-bound estimates from memory bandwidth, not measurements.",
+)
+cards = cards_or_fail()
+opts = catalog.options(cards)
+
+left, right = st.columns(2)
+with left:
+    use = st.selectbox("Use case", list(USE_CASES), key="chooser.use_case",
+                       format_func=lambda u: USE_CASES[u].label)
+    st.caption(f"Ranking: {USE_CASES[use].why}.")
+    device = device_picker("chooser.device")
+    context = st.number_input("Context length you need (tokens)", min_value=0, max_value=10_000_000,
+                              value=4096, step=1024, key="chooser.context")
+with right:
+    lic = st.radio("License", list(LICENSES), format_func=LICENSES.get, key="chooser.license")
+    language = st.selectbox("Language", ["Any", *opts["languages"]], key="chooser.language")
+    quant = quant_picker("chooser.quant")
+    with_llms = st.checkbox("Also consider reference LLMs", key="chooser.llms")
+
+if device is None:
+    st.stop()  # device_picker already said what is wrong
+try:
+    request = ChooserRequest(
+        use_case=use, memory_gb=device.memory_gb, context_tokens=int(context), license=lic,
+        language=None if language == "Any" else language, quant=quant,
+        bandwidth_gb_s=device.bandwidth_gb_s, include_llms=with_llms,
+    )
+except ValueError as exc:
+    st.error(f"{exc}. Fix: enter a context length of at least 1 token (a short chat needs about 2,048).")
+    st.stop()
+
+result = recommend(cards, request)
+if result.nothing_fits:
+    st.warning(result.message())
+else:
+    st.success(result.message())
+for rank, pick in enumerate(result.picks[:10], start=1):
+    with st.container(border=True):
+        st.markdown(f"**{rank}. {pick.card.name}** · {pick.card.vendor}")
+        st.markdown("\n".join(f"- {reason}" for reason in pick.reasons))
+        if pick.card.ollama_pull:
+            st.code(pick.card.ollama_pull, language="bash")
+if len(result.picks) > 10:
+    st.caption(f"…and {len(result.picks) - 10} more that also fit.")
+
+with st.expander(f"Why the other {len(result.excluded) + len(result.unchecked)} models are not listed"):
+    rows = [{"model": e.card.name, "reason": e.reason} for e in (*result.excluded, *result.unchecked)]
+    st.dataframe(pd.DataFrame(rows, columns=["model", "reason"]), hide_index=True, key="chooser.excluded")
+st.caption("Benchmarks come from each model's card; harnesses differ, so treat close scores as ties. "
+           "Memory = weights + KV cache + a 10% allowance (assumed).")
+show_code(recommend, estimate_memory)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import fail, page_header
-from app_ui.catalog_ui import cached_models
+from app_ui.catalog_ui import cards_or_fail
 from slm_lib import charts
 from slm_lib.comparison import ComparisonError, grade, load_comparison, select_dimensions
 
@@ -20,9 +20,7 @@ except (ComparisonError, OSError) as exc:
     fail(f"The comparison data could not be loaded: {exc}", "Restore `assets/slm_vs_llm.json` from the repository.")
 
 names = {d.id: d.name for d in data.dimensions}
-chosen = st.multiselect(
-    "Dimensions", list(names), default=list(names), format_func=names.get, key="vs.dims"
-)
+chosen = st.multiselect("Dimensions", list(names), default=list(names), format_func=names.get, key="vs.dims")
 view = st.segmented_control("View", ["Plain words", "Numbers"], default="Plain words", key="vs.view")
 dims = select_dimensions(data, chosen)
 if not dims:
@@ -44,11 +42,11 @@ else:
 
 if view == "Numbers":
     st.subheader("Parameters vs knowledge (MMLU, 5-shot)")
-    cards = cached_models()
+    cards = cards_or_fail()
     st.plotly_chart(charts.params_vs_mmlu_figure(cards), key="vs.chart.mmlu")
     st.caption(
-        "Published MMLU 5-shot scores from each model's card or paper (hover for source and date). Harnesses "
-        "differ, so treat small gaps as noise. Models with undisclosed size (GPT-4) cannot be placed."
+        "Published MMLU 5-shot scores from each model's card or paper (hover for source and date); harnesses "
+        "differ, so treat small gaps as noise. " + charts.params_vs_mmlu_caption(cards)
     )
     st.subheader("Memory to hold the weights")
     st.plotly_chart(charts.weights_memory_figure(cards), key="vs.chart.memory")

@@ -6,11 +6,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_ui import PAGES
+from tests.app import HOME
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.path for p in PAGES])
 def test_page_renders_without_exception(spec):
-    at = AppTest.from_file("Home.py", default_timeout=180)
+    at = AppTest.from_file(HOME, default_timeout=180)
     at.run()
     assert not at.exception, at.exception
     at.switch_page(spec.path).run()
