@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_ui import PAGES
 
-st.set_page_config(page_title="SLM Explorer", page_icon="🔬", layout="wide")
+st.set_page_config(page_title="SLM Explorer", page_icon=":material/biotech:", layout="wide")
 
 sections: dict[str, list[st.Page]] = {}
 for spec in PAGES:

@@ -27,17 +27,17 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/home.py", "Home", "🏠", "Learn", "What SLMs are, how they are made, where they are used, which backends are live.", default=True),
-    PageSpec("pages/slm_vs_llm.py", "SLM vs LLM", "⚖️", "Learn", "SLMs against LLMs on eight dimensions, in plain words and in sourced numbers, plus a quiz."),
-    PageSpec("pages/distillation.py", "Distillation", "🧪", "Compress", "Train a student from a teacher live; distilled vs hard-label student, measured."),
-    PageSpec("pages/pruning.py", "Pruning", "✂️", "Compress", "Unstructured, structured and 2:4 pruning of a tiny model: sparsity vs accuracy, size and speed."),
-    PageSpec("pages/quantization.py", "Quantization", "🔢", "Compress", "Bit width, scheme and granularity: stored bytes, accuracy and latency from fp32 to int2."),
-    PageSpec("pages/real_slm.py", "Compress a real SLM", "🧠", "Compress", "Quantize and prune SmolLM2-135M-Instruct: perplexity, bytes, speed and answers."),
-    PageSpec("pages/gallery.py", "Model gallery", "🗂️", "Choose", "Sourced model cards with filters by size, memory fit, license, modality and more."),
-    PageSpec("pages/model_compare.py", "Compare models", "📊", "Choose", "Two to four models side by side with a benchmark chart."),
-    PageSpec("pages/chooser.py", "Which SLM fits?", "🧭", "Choose", "A ranked recommendation for your use case, device, context and license."),
-    PageSpec("pages/playground.py", "Playground", "💬", "Compare", "One prompt, several SLMs side by side, scored against a reference answer."),
-    PageSpec("pages/evaluation.py", "Evaluation runs", "🏁", "Compare", "Question sets through several models: leaderboard, history and exports."),
+    PageSpec("pages/home.py", "Home", ":material/home:", "Learn", "What SLMs are, how they are made, where they are used, which backends are live.", default=True),
+    PageSpec("pages/slm_vs_llm.py", "SLM vs LLM", ":material/balance:", "Learn", "SLMs against LLMs on eight dimensions, in plain words and in sourced numbers, plus a quiz."),
+    PageSpec("pages/distillation.py", "Distillation", ":material/science:", "Compress", "Train a student from a teacher live; distilled vs hard-label student, measured."),
+    PageSpec("pages/pruning.py", "Pruning", ":material/content_cut:", "Compress", "Unstructured, structured and 2:4 pruning of a tiny model: sparsity vs accuracy, size and speed."),
+    PageSpec("pages/quantization.py", "Quantization", ":material/numbers:", "Compress", "Bit width, scheme and granularity: stored bytes, accuracy and latency from fp32 to int2."),
+    PageSpec("pages/real_slm.py", "Compress a real SLM", ":material/memory:", "Compress", "Quantize and prune SmolLM2-135M-Instruct: perplexity, bytes, speed and answers."),
+    PageSpec("pages/gallery.py", "Model gallery", ":material/view_module:", "Choose", "Sourced model cards with filters by size, memory fit, license, modality and more."),
+    PageSpec("pages/model_compare.py", "Compare models", ":material/bar_chart:", "Choose", "Two to four models side by side with a benchmark chart."),
+    PageSpec("pages/chooser.py", "Which SLM fits?", ":material/explore:", "Choose", "A ranked recommendation for your use case, device, context and license."),
+    PageSpec("pages/playground.py", "Playground", ":material/forum:", "Compare", "One prompt, several SLMs side by side, scored against a reference answer."),
+    PageSpec("pages/evaluation.py", "Evaluation runs", ":material/leaderboard:", "Compare", "Question sets through several models: leaderboard, history and exports."),
 )
 
 

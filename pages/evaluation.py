@@ -1,3 +1,116 @@
+"""Evaluation runs: a question set through several models, unattended, with a leaderboard."""
+
 import streamlit as st
 
-st.title("evaluation (in progress)")
+from app_ui import eval_ui, page_header, show_code
+from slm_lib import settings
+from slm_lib.backends import ChatOptions
+from slm_lib.evaluation import categories, filter_categories
+from slm_lib.leaderboard import leaderboard
+from slm_lib.prompting import DEFAULT_TEMPLATE
+from slm_lib.runs import RunConfig, execute_run
+
+page_header(
+    "Evaluation runs",
+    "Pick models, a question set and a prompt template, and let every model answer every question — "
+    "several times if you want to see how **stable** the answers are, or at several temperatures (a sweep). "
+    "Each answer is scored by its cosine similarity to a reference answer and saved the moment it arrives, "
+    "so a run survives a page switch or a refresh and can be resumed. The leaderboard ranks models by "
+    "quality, speed and stability; the notebook export reproduces the run on Google Colab with Ollama, "
+    "as in the source article.",
+)
+store = eval_ui.run_store()
+host = st.session_state.get("ollama.host") or settings.ollama_host()
+caps = settings.limits()
+if notice := st.session_state.pop("eval.notice", None):
+    st.warning(notice)
+
+eval_ui.live_panel(store)
+
+st.header("New run")
+choices, notes = eval_ui.model_choices(host)
+for note in notes:
+    st.caption(f"Unavailable: {note}")
+models = st.multiselect("Models", choices, key="eval.models", placeholder="Choose one or more models")
+picked = eval_ui.question_picker()
+with st.expander("Prompt and options"):
+    template = st.text_area("Prompt template ({question} is replaced)", DEFAULT_TEMPLATE, key="eval.template")
+    system = st.text_input("System prompt (optional)", "", key="eval.system")
+    c1, c2, c3, c4 = st.columns(4)
+    temperature = c1.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="eval.temperature")
+    max_tokens = c2.number_input(
+        "Max new tokens", 8, caps.max_new_tokens, min(128, caps.max_new_tokens), key="eval.max_tokens"
+    )
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="eval.seed")
+    repeats = c4.number_input(
+        "Repeats per question",
+        1,
+        10,
+        1,
+        key="eval.repeats",
+        help="More than one shows how stable each model's answers are.",
+    )
+    sweep_text = st.text_input(
+        "Temperature sweep (optional, e.g. 0, 0.7, 1.2)",
+        "",
+        key="eval.sweep",
+        help="Overrides the single temperature: every question runs at each value.",
+    )
+
+config = None
+if picked is not None:
+    items, set_name = picked
+    wanted = st.multiselect("Categories (empty = all)", categories(items), key="eval.categories")
+    items = filter_categories(items, wanted)
+    try:
+        temperatures = eval_ui.parse_temperatures(sweep_text)
+        config = (
+            RunConfig(
+                models=tuple(models),
+                questions=tuple(items),
+                question_set=set_name,
+                categories=tuple(wanted),
+                template=template,
+                system_prompt=system,
+                options=ChatOptions(temperature=temperature, max_new_tokens=int(max_tokens), seed=int(seed)),
+                repeats=int(repeats),
+                temperatures=temperatures,
+            )
+            if models
+            else None
+        )
+    except ValueError as exc:
+        st.error(f"These settings cannot run: {exc}")
+    if not models:
+        st.info("Choose at least one model to start a run.")
+    if config is not None:
+        st.caption(
+            f"{config.total_cells} answers: {len(config.models)} model(s) × {len(config.sweep)} "
+            f"temperature(s) × {len(items)} question(s) × {config.repeats} repeat(s)."
+        )
+        if config.total_cells > eval_ui.max_cells():
+            st.error(f"That is more than {eval_ui.max_cells()} answers: choose fewer questions or repeats.")
+            config = None
+
+if st.button("Start run", key="eval.start", type="primary", disabled=config is None):
+    run_id = store.create_run(config)
+    try:
+        eval_ui.manager().start(store, run_id, eval_ui.backends_for(config.models, host))
+    except ValueError as exc:
+        st.session_state["eval.notice"] = str(exc)
+    st.session_state["eval.open"] = run_id
+    st.rerun()
+
+st.header("Results")
+runs = store.list_runs()
+if not runs:
+    st.info("No runs yet. Start one above; the leaderboard appears here.")
+else:
+    if st.session_state.get("eval.open") not in {r.id for r in runs}:
+        st.session_state["eval.open"] = runs[0].id
+    eval_ui.results_view(store, st.session_state["eval.open"])
+
+st.header("History")
+eval_ui.history_view(store)
+
+show_code(execute_run, leaderboard)

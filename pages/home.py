@@ -29,7 +29,7 @@ for col, (name, page, text) in zip(st.columns(3), TECHNIQUES, strict=True):
     with col.container(border=True):
         st.subheader(name)
         st.write(text)
-        st.page_link(page, label=f"Try {name.lower()} live", icon="▶️")
+        st.page_link(page, label=f"Try {name.lower()} live", icon=":material/play_arrow:")
 
 st.header("Where SLMs are applied")
 USES = {
@@ -46,7 +46,7 @@ USES = {
 cols = st.columns(3)
 for i, (use, text) in enumerate(USES.items()):
     cols[i % 3].markdown(f"**{use}**  \n{text}")
-st.page_link("pages/chooser.py", label="Which SLM fits my use case and device?", icon="🧭")
+st.page_link("pages/chooser.py", label="Which SLM fits my use case and device?", icon=":material/explore:")
 
 st.header("Backends available now")
 backend_status_panel()

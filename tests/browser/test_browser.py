@@ -111,6 +111,8 @@ def wait_until_idle(page, timeout_ms: int = 240_000) -> None:
     """Streamlit marks a finished script run on the app root."""
     page.wait_for_selector("[data-testid='stApp'] h1", timeout=timeout_ms)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)  # let the last deltas paint before asserting or taking a screenshot
 
 
 def url_path(spec) -> str:
