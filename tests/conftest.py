@@ -20,3 +20,5 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["SLM_EXPLORER_DATA"] = tempfile.mkdtemp(prefix="slm-explorer-data-")
 os.environ["OLLAMA_HOST"] = f"127.0.0.1:{_closed_loopback_port()}"
 os.environ.pop("SLM_EXPLORER_HOSTED", None)
+
+from tests.fake_ollama_fixture import fake_ollama  # noqa: E402,F401  (fixture for every test module)

@@ -1,0 +1,325 @@
+"""Playground widgets: Ollama host and models, pulls, streaming answer columns, scores and charts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from slm_lib import prompting, settings, similarity
+from slm_lib.backends.base import Backend, BackendError, ChatOptions, ChatStats, Message, StreamInterrupted
+from slm_lib.safe_text import neutralize
+
+__all__ = [
+    "SOURCE_ARTICLE_MODELS",
+    "Answer",
+    "charts",
+    "example_picker",
+    "host_field",
+    "init_state",
+    "installed_panel",
+    "model_choices",
+    "pull_panel",
+    "render_answers",
+    "run_comparison",
+]
+
+# The source article's models (catalog ids); their cards carry the Ollama tag to pull.
+SOURCE_ARTICLE_MODELS = ("llama-3.2-1b", "llama-3.2-3b", "phi-3.5-mini", "qwen2-1.5b", "gemma-2-2b", "mistral-7b")
+_REDRAW_S = 0.08  # re-render a streaming column at most this often (each redraw re-sanitises the text)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One model's answer as shown: ``complete`` False when the stream broke; never scored then."""
+
+    model_id: str
+    text: str
+    stats: ChatStats | None
+    complete: bool
+    error: str | None = None
+    truncated: bool = False
+
+    @property
+    def scorable(self) -> bool:
+        return self.complete and self.error is None and bool(self.text.strip())
+
+
+def host_field() -> str | None:
+    """The Ollama host: a sidebar field, or the environment's only (hosted). None when invalid."""
+    from slm_lib.backends.ollama import normalize_host
+
+    if settings.is_hosted():
+        st.sidebar.caption("Ollama: this app's own server (hosted mode: no custom host, no pulls).")
+        return normalize_host(settings.ollama_host())
+    if "playground.host" not in st.session_state:
+        st.session_state["playground.host"] = st.session_state.get("ollama.host") or settings.ollama_host()
+    raw = st.sidebar.text_input("Ollama host", key="playground.host", help="e.g. 127.0.0.1:11434 or http://host:port")
+    try:
+        host = normalize_host(raw)
+    except ValueError as exc:
+        st.sidebar.error(f"{exc}. Fix: use host:port, e.g. 127.0.0.1:11434.")
+        return None
+    st.session_state["ollama.host"] = host  # shared with Home's status panel and the evaluation page
+    return host
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _installed(host: str) -> tuple[list[dict[str, object]], str | None]:
+    """Installed models (rows) or the error message; cached briefly so a dead host costs one timeout."""
+    from app_ui.loaders import get_ollama_backend
+
+    try:
+        models = get_ollama_backend(host).installed()
+    except (BackendError, ValueError) as exc:
+        return [], str(exc)
+    rows = [
+        {"model": m.name, "size (GB)": round(m.size_bytes / 1e9, 2), "quantization": m.quantization,
+         "family": m.family, "parameters": m.params}
+        for m in models
+    ]
+    return rows, None
+
+
+def installed_panel(host: str | None) -> list[str]:
+    """Sidebar list of installed Ollama models with size and quantization; returns their names."""
+    if host is None:
+        return []
+    rows, error = _installed(host)
+    with st.sidebar.expander(f"Installed on Ollama ({len(rows)})", expanded=bool(rows)):
+        if error:
+            st.warning(error)
+        elif not rows:
+            st.info("No models installed yet: pull one below.")
+        else:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        if st.button("Refresh", key="playground.refresh"):
+            _installed.clear()
+            st.rerun()
+    return [str(r["model"]) for r in rows]
+
+
+def pull_panel(host: str | None, installed: list[str]) -> None:
+    """One-click pulls of the source article's models with a streaming progress bar (not when hosted)."""
+    if host is None or settings.is_hosted():
+        return
+    from app_ui.loaders import get_ollama_backend
+    from slm_lib import catalog
+
+    try:
+        cards = {c.id: c for c in catalog.load_models()}
+    except (OSError, ValueError) as exc:
+        st.sidebar.warning(f"Model catalog unavailable: {exc}")
+        return
+    with st.sidebar.expander("Pull the source article's models"):
+        for model_id in SOURCE_ARTICLE_MODELS:
+            card = cards.get(model_id)
+            if card is None or not card.ollama_tag:
+                continue
+            tag = card.ollama_tag
+            size = f" ({card.ollama_size_gb:g} GB)" if card.ollama_size_gb else ""
+            if tag in installed or f"{tag}:latest" in installed:
+                st.caption(f"✓ {card.name}: `{tag}` installed")
+            elif st.button(f"Pull {tag}{size}", key=f"playground.pull.{tag}"):
+                _pull(get_ollama_backend(host), tag)
+
+
+def _pull(backend: Backend, tag: str) -> None:
+    bar = st.progress(0.0, text=f"Pulling {tag}…")
+    try:
+        for line in backend.pull(tag):  # type: ignore[attr-defined]
+            if line.fraction is not None:
+                done = f"{line.completed / 1e9:.2f} / {line.total / 1e9:.2f} GB"
+                bar.progress(line.fraction, text=f"{line.status}: {done}")
+            else:
+                bar.progress(1.0 if line.status == "success" else 0.0, text=line.status)
+    except (BackendError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    _installed.clear()
+    st.success(f"{tag} is installed.")
+
+
+def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
+    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models."""
+    choices: dict[str, str] = {}
+    try:
+        from app_ui.loaders import get_embedded_backend
+
+        for name in get_embedded_backend().list_models():
+            choices[f"embedded:{name}"] = f"{name} (on board)"
+    except (ImportError, BackendError, OSError) as exc:
+        st.caption(f"Embedded models unavailable: {exc}")
+    for name in installed:
+        choices[f"ollama:{name}"] = f"{name} (Ollama)"
+    return choices
+
+
+def _backend_for(model_id: str, host: str | None) -> tuple[Backend, str]:
+    kind, _, name = model_id.partition(":")
+    if kind == "embedded":
+        from app_ui.loaders import get_embedded_backend  # the embedded backend's loader (its own module)
+
+        return get_embedded_backend(), name
+    from app_ui.loaders import get_ollama_backend
+
+    if host is None:
+        raise BackendError("The Ollama host is invalid: fix it in the sidebar.")
+    return get_ollama_backend(host), name
+
+
+def _stream_into(slot: st.delta_generator.DeltaGenerator, model_id: str, host: str | None,
+                 messages: list[Message], options: ChatOptions) -> Answer:
+    """Stream one answer into ``slot``, re-rendering sanitised Markdown; stops at the length cap."""
+    cap = settings.limits().max_answer_chars
+    text, last = "", 0.0
+    try:
+        backend, name = _backend_for(model_id, host)
+        with st.spinner("Waiting for the first token…"):
+            stream = backend.stream_chat(name, messages, options)
+        for chunk in stream:
+            text += chunk
+            if len(text) > cap:
+                close = getattr(stream.chunks, "close", None)
+                if close is not None:
+                    close()  # stop the generation: the rest would not be shown
+                return Answer(model_id, text[:cap], None, False, "Stopped at the answer length cap.", True)
+            if time.monotonic() - last > _REDRAW_S:
+                slot.markdown(neutralize(text, cap).text + " ▌")
+                last = time.monotonic()
+    except StreamInterrupted as exc:
+        return Answer(model_id, exc.partial or text, None, False, str(exc))
+    except (BackendError, ValueError) as exc:
+        return Answer(model_id, text, None, False, str(exc))
+    except Exception as exc:  # one broken model must not take the other columns down
+        detail = "" if settings.is_hosted() else f": {type(exc).__name__}: {exc}"  # no internals in public
+        return Answer(model_id, text, None, False, f"Unexpected error{detail}")
+    return Answer(model_id, text, stream.stats, True)
+
+
+def run_comparison(models: list[str], host: str | None, messages: list[Message], options: ChatOptions,
+                   labels: dict[str, str]) -> tuple[Answer, ...]:
+    """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side."""
+    columns = st.columns(len(models))
+    answers = []
+    for col, model_id in zip(columns, models, strict=True):
+        with col:
+            st.markdown(f"**{labels.get(model_id, model_id)}**")
+            answer = _stream_into(st.empty(), model_id, host, messages, options)
+        answers.append(answer)
+    return tuple(answers)
+
+
+@st.cache_data(show_spinner="Scoring answers against the reference (all-MiniLM-L6-v2)…", max_entries=64)
+def _scores(answers: tuple[str, ...], reference: str) -> list[similarity.Score]:
+    from app_ui.loaders import get_embedder
+
+    return similarity.score_details(list(answers), [reference] * len(answers), get_embedder())
+
+
+@st.cache_data(show_spinner="Comparing answers with each other…", max_entries=64)
+def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
+    from app_ui.loaders import get_embedder
+
+    return similarity.pairwise(list(answers), get_embedder())
+
+
+def _stats_line(stats: ChatStats) -> str:
+    return (
+        f"**{stats.tokens_per_second:.1f} tokens/s** · TTFT {stats.ttft_seconds:.2f} s · "
+        f"total {stats.total_seconds:.2f} s · load {stats.load_seconds:.2f} s · "
+        f"{stats.prompt_tokens} prompt → {stats.completion_tokens} answer tokens"
+    )
+
+
+def render_answers(answers: tuple[Answer, ...], reference: str, labels: dict[str, str]) -> dict[str, float]:
+    """Side-by-side columns with text, stats and (if a reference is given) scores; returns the scores."""
+    scored = [a for a in answers if a.scorable]
+    scores: dict[str, similarity.Score] = {}
+    if reference.strip() and scored:
+        values = _scores(tuple(a.text for a in scored), reference)
+        scores = {a.model_id: s for a, s in zip(scored, values, strict=True)}
+    for col, answer in zip(st.columns(len(answers)), answers, strict=True):
+        with col:
+            st.markdown(f"**{labels.get(answer.model_id, answer.model_id)}**")
+            _answer_body(answer, scores.get(answer.model_id), bool(reference.strip()))
+    for answer in answers:
+        with st.expander(f"Full width: {labels.get(answer.model_id, answer.model_id)}"):
+            st.markdown(neutralize(answer.text).text or "*(no text)*")
+    return {k: s.value for k, s in scores.items()}
+
+
+def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: bool) -> None:
+    if answer.error:
+        st.error(answer.error)
+    safe = neutralize(answer.text)
+    st.markdown(safe.text or "*(no text)*")
+    if safe.truncated or answer.truncated:
+        st.caption("Answer truncated at the length cap.")
+    if safe.links_removed or safe.images_converted:
+        changed = f"{safe.links_removed} unsafe link(s) removed, {safe.images_converted} image(s) not loaded"
+        st.caption(f"Made safe: {changed}.")
+    if not answer.complete:
+        st.warning("Incomplete answer: not scored.")
+    elif answer.stats is not None:
+        st.caption(_stats_line(answer.stats))
+    if score is not None:
+        st.metric("Similarity to reference", f"{score.value:.3f}")
+        if score.chunked:
+            st.caption(f"Long text: scored in {score.answer_chunks} windows of ≤256 word pieces (mean vector).")
+    elif has_reference and answer.complete:
+        st.caption("Empty answer: not scored.")
+
+
+def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[str, str]) -> None:
+    """Pairwise answer similarity heatmap and the quality-vs-speed scatter."""
+    done = [a for a in answers if a.scorable]
+    if len(done) >= 2:
+        names = [labels.get(a.model_id, a.model_id) for a in done]
+        matrix = _pairwise(tuple(a.text for a in done))
+        fig = px.imshow(matrix, x=names, y=names, zmin=-1, zmax=1, text_auto=".2f", color_continuous_scale="RdBu")
+        fig.update_layout(title="How similar are the answers to each other? (cosine)", height=380)
+        st.plotly_chart(fig, key="playground.heatmap")
+    points = [a for a in done if a.model_id in scores and a.stats is not None]
+    if points:
+        frame = pd.DataFrame(
+            {"model": [labels.get(a.model_id, a.model_id) for a in points],
+             "tokens per second": [a.stats.tokens_per_second for a in points if a.stats],
+             "similarity to reference": [scores[a.model_id] for a in points]}
+        )
+        fig = px.scatter(frame, x="tokens per second", y="similarity to reference", text="model",
+                         title="Quality vs speed: up and to the right is better")
+        fig.update_traces(textposition="top center", marker={"size": 12})
+        st.plotly_chart(fig, key="playground.scatter")
+
+
+def _apply_example() -> None:
+    title = st.session_state["playground.example"]
+    for example in prompting.EXAMPLES:
+        if example.title == title:
+            st.session_state["playground.question"] = example.question
+            st.session_state["playground.reference"] = example.reference
+
+
+def init_state() -> None:
+    """Defaults once per session: the source article's template and its hypotenuse question."""
+    first = prompting.EXAMPLES[0]
+    defaults = {
+        "playground.example": first.title,
+        "playground.question": first.question,
+        "playground.reference": first.reference,
+        "playground.template": prompting.DEFAULT_TEMPLATE,
+        "playground.system": "",
+    }
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def example_picker() -> None:
+    """Built-in example questions (with references); picking one fills the question and reference."""
+    titles = ["(your own question)"] + [e.title for e in prompting.EXAMPLES]
+    st.selectbox("Example question", titles, key="playground.example", on_change=_apply_example)

@@ -1,0 +1,36 @@
+"""Cached loaders shared by the pages: models and backends as process-wide singletons, keyed by plain ids.
+
+Each helper appends its own loaders here (``@st.cache_resource``; never a ``_model`` argument).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from slm_lib.backends.ollama import OllamaBackend
+
+
+# ---- playground (helper D): the embedding model and Ollama backends ----
+
+
+@st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
+def get_embedder(name: str = "all-MiniLM-L6-v2") -> SentenceTransformer:
+    """The answer scorer's sentence-transformers model (one copy for every session)."""
+    from slm_lib import similarity
+
+    if name != "all-MiniLM-L6-v2":
+        raise ValueError(f"unknown embedding model {name!r}; only 'all-MiniLM-L6-v2' ships")
+    return similarity.load_model()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def get_ollama_backend(host: str) -> OllamaBackend:
+    """One Ollama backend (and its HTTP connection pool) per normalised host string."""
+    from slm_lib.backends.ollama import OllamaBackend
+
+    return OllamaBackend(host)
