@@ -1,0 +1,370 @@
+"""Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
+
+Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from app_ui import fail
+from app_ui.lab_ui import teacher_model, training_slot
+from slm_lib.prune import PruneConfig, prunable_linears, prune
+from slm_lib.quantize import LAB_SCHEMES, QuantizeConfig, QuantSpec, quantize_model, quantize_scheme, quantize_tensor
+from slm_lib.tiny_lm import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+
+__all__ = [
+    "EVAL",
+    "LATENCY",
+    "SWEEP",
+    "Measured",
+    "PruneView",
+    "RowView",
+    "SchemeRow",
+    "TrainingBusy",
+    "cost_table",
+    "custom_scheme",
+    "histogram_figure",
+    "lab_teacher",
+    "layer_names",
+    "mask_figure",
+    "prune_view",
+    "quant_row",
+    "row_figure",
+    "scheme_figure",
+    "scheme_table",
+    "sweep",
+    "sweep_figure",
+    "teacher_or_fail",
+]
+
+EVAL = EvalConfig()  # the held-out windows every accuracy on these pages is scored on
+LATENCY = {"context": 64, "new_tokens": 32, "repeats": 5}
+SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+class TrainingBusy(RuntimeError):
+    """Every training slot of this server is taken (raised out of a cached run, so nothing is cached)."""
+
+
+def lab_teacher() -> TinyLM:
+    """The shared pretrained teacher (never modified: every library call here copies it first)."""
+    return teacher_model()
+
+
+def teacher_or_fail() -> TinyLM:
+    try:
+        return lab_teacher()
+    except (FileNotFoundError, ValueError) as exc:
+        fail(f"The tiny teacher model could not be loaded: {exc}", "Run `make teacher`, then reload this page.")
+
+
+def layer_names() -> list[str]:
+    return list(prunable_linears(teacher_or_fail(), ("head",)))
+
+
+@dataclass(frozen=True)
+class Measured:
+    accuracy: float
+    perplexity: float
+    latency_ms: float
+
+
+def _measure(model: torch.nn.Module) -> Measured:
+    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
+    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
+
+
+# ----------------------------------------------------------------------------------------------- pruning
+@dataclass(frozen=True)
+class PruneView:
+    """Everything the pruning page shows about one run (plain numbers and arrays, cheap to cache)."""
+
+    method: str
+    sparsity: float
+    params: int
+    nonzero_params: int
+    dense_bytes: int
+    sparse_bytes: int
+    pruned: Measured
+    teacher: Measured
+    teacher_params: int
+    recover_losses: tuple[float, ...]
+    recover_seconds: float
+    diverged: bool
+    masks: dict[str, np.ndarray]  # layer -> keep mask in the teacher's shape
+    before: dict[str, np.ndarray]  # layer -> teacher weights
+    after: dict[str, np.ndarray]  # layer -> pruned weights (smaller for structured)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
+    """Prune the teacher, fine-tune if asked (with a progress bar), measure both models back to back."""
+    teacher = lab_teacher()
+    config = PruneConfig(method, sparsity, recover_steps=recover_steps)
+    if recover_steps:
+        bar = st.progress(0.0, text="Recovery fine-tuning…")
+        on_step = lambda step, loss: bar.progress(  # noqa: E731
+            (step + 1) / recover_steps, text=f"Recovery step {step + 1}/{recover_steps}: loss {loss:.3f}"
+        )
+    else:
+        on_step = None
+    with training_slot() as free, st.spinner("Pruning and measuring…"):
+        if recover_steps and not free:
+            raise TrainingBusy("Every training slot on this server is busy.")
+        result = prune(teacher, config, on_step=on_step)
+        pruned, ref = _measure(result.model), _measure(teacher)
+    names = list(result.masks)
+    modules = dict(result.model.named_modules())
+    teacher_modules = dict(teacher.named_modules())
+    return PruneView(
+        method=method,
+        sparsity=result.sparsity,
+        params=result.params,
+        nonzero_params=result.nonzero_params,
+        dense_bytes=result.stored_bytes_dense,
+        sparse_bytes=result.stored_bytes_sparse,
+        pruned=pruned,
+        teacher=ref,
+        teacher_params=param_count(teacher),
+        recover_losses=result.recover_losses,
+        recover_seconds=result.recover_seconds,
+        diverged=result.recover_diverged,
+        masks={n: result.masks[n].numpy() for n in names},
+        before={n: teacher_modules[n].weight.detach().cpu().numpy().copy() for n in names},
+        after={n: modules[n].weight.detach().cpu().numpy().copy() for n in names},
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def sweep(method: str) -> pd.DataFrame:
+    """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
+    teacher = lab_teacher()
+    levels = (0.0, 0.5) if method == "2:4" else SWEEP
+    bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
+    rows = []
+    for i, level in enumerate(levels):
+        config = PruneConfig("magnitude" if level == 0 else method, level)
+        result = prune(teacher, config)
+        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
+        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
+        bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
+    return pd.DataFrame(rows)
+
+
+def cost_table(view: PruneView) -> pd.DataFrame:
+    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measured) -> dict[str, object]:
+        return {
+            "model": name,
+            "parameters": f"{params:,}",
+            "nonzero": f"{nonzero:,}",
+            "dense bytes": f"{dense / 1024:,.0f} KiB",
+            "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
+            "accuracy": f"{m.accuracy:.3f}",
+            "perplexity": f"{m.perplexity:.2f}",
+            "latency (ms/char)": f"{m.latency_ms:.2f}",
+        }
+
+    t_bytes = view.teacher_params * 4
+    return pd.DataFrame(
+        [
+            row("teacher", view.teacher_params, view.teacher_params, t_bytes, t_bytes, view.teacher),
+            row(
+                f"pruned ({view.method})",
+                view.params,
+                view.nonzero_params,
+                view.dense_bytes,
+                view.sparse_bytes,
+                view.pruned,
+            ),
+        ]
+    )
+
+
+def histogram_figure(view: PruneView, layer: str) -> go.Figure:
+    before, after = view.before[layer].ravel(), view.after[layer].ravel()
+    fig = go.Figure()
+    fig.add_histogram(x=before, name="before", nbinsx=80, opacity=0.6)
+    fig.add_histogram(x=after[after != 0], name="after (nonzero only)", nbinsx=80, opacity=0.6)
+    fig.update_layout(
+        barmode="overlay", xaxis_title="weight value", yaxis_title="count", height=320, margin={"t": 30, "b": 10}
+    )
+    return fig
+
+
+def mask_figure(view: PruneView, layer: str) -> go.Figure:
+    mask = view.masks[layer]
+    fig = go.Figure(
+        go.Heatmap(
+            z=mask.astype(np.int8),
+            colorscale=[[0, "#d62728"], [1, "#1f77b4"]],
+            showscale=False,
+            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title="input", yaxis_title="output", yaxis_autorange="reversed", height=360, margin={"t": 30, "b": 10}
+    )
+    return fig
+
+
+def sweep_figure(frame: pd.DataFrame, method: str, teacher_accuracy: float) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode="lines+markers", name=method))
+    fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
+    fig.update_layout(
+        xaxis_title="sparsity",
+        yaxis_title="held-out accuracy",
+        xaxis_tickformat=".0%",
+        height=320,
+        margin={"t": 30, "b": 10},
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ quantization
+@dataclass(frozen=True)
+class RowView:
+    """One weight row before and after quantization, with its grid."""
+
+    original: np.ndarray
+    quantized: np.ndarray
+    steps: np.ndarray  # each element's grid step (scale)
+    grid_x: list[float | None]  # horizontal segments: one per grid level per group (None separates them)
+    grid_y: list[float | None]
+    layer_bytes: int
+    layer_fp32_bytes: int
+    levels: int
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, layer: str, row: int) -> RowView:
+    spec = QuantSpec(bits, symmetric, granularity, group_size)
+    weight = dict(lab_teacher().named_modules())[layer].weight.detach().cpu()
+    qt = quantize_tensor(weight, spec)
+    back, steps = qt.dequantize()[row], qt.element_scales()[row]
+    n_cols = weight.shape[1]
+    if granularity == "tensor":
+        groups = [(0, 0, n_cols)]  # (group index, first column, end column)
+    elif granularity == "channel":
+        groups = [(row, 0, n_cols)]
+    else:
+        per_row = -(-n_cols // group_size)
+        groups = [(row * per_row + g, g * group_size, min(n_cols, (g + 1) * group_size)) for g in range(per_row)]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    if len(qt.grid(0)) <= 32:  # finer grids are drawn as a blur: skip them
+        for g, start, end in groups:
+            for level in qt.grid(g).tolist():
+                xs += [start - 0.5, end - 0.5, None]
+                ys += [level, level, None]
+    return RowView(
+        original=weight[row].numpy(),
+        quantized=back.numpy(),
+        steps=steps.numpy(),
+        grid_x=xs,
+        grid_y=ys,
+        layer_bytes=qt.nbytes,
+        layer_fp32_bytes=weight.numel() * 4,
+        levels=len(qt.grid(0)),
+    )
+
+
+def row_figure(view: RowView) -> tuple[go.Figure, go.Figure]:
+    """Left: the row's weights and the grid they snap to. Right: error in units of the grid step."""
+    x = np.arange(len(view.original))
+    fig = go.Figure()
+    if view.grid_x:
+        fig.add_scatter(
+            x=view.grid_x, y=view.grid_y, mode="lines", name="grid", line={"color": "lightgray", "width": 1}
+        )
+    fig.add_scatter(x=x, y=view.original, mode="markers", name="original", marker={"size": 5})
+    fig.add_scatter(x=x, y=view.quantized, mode="markers", name="quantized", marker={"size": 5, "symbol": "x"})
+    fig.update_layout(xaxis_title="input index", yaxis_title="weight", height=340, margin={"t": 30, "b": 10})
+    errors = (view.quantized - view.original) / view.steps
+    err = go.Figure(go.Histogram(x=errors, nbinsx=40))
+    err.update_layout(
+        xaxis_title="error / grid step (always within ±0.5)", yaxis_title="count", height=340, margin={"t": 30, "b": 10}
+    )
+    return fig, err
+
+
+@dataclass(frozen=True)
+class SchemeRow:
+    scheme: str
+    bits: int
+    stored_bytes: int
+    compression: float
+    accuracy: float
+    perplexity: float
+    latency_ms: float
+    compute: str
+
+
+def _row(name: str, result: object, compute: str) -> SchemeRow:
+    m = _measure(result.model)  # type: ignore[attr-defined]
+    return SchemeRow(
+        name,
+        result.bits,
+        result.stored_bytes,
+        result.compression,  # type: ignore[attr-defined]
+        m.accuracy,
+        m.perplexity,
+        m.latency_ms,
+        compute,
+    )
+
+
+def _compute_note(name: str, simulated: bool) -> str:
+    if simulated:
+        return "fake-quantized: dequantized to float for compute, so no speed-up"
+    if name == "int8 dynamic (torch.ao)":
+        return "real int8 kernels (CPU)"
+    return f"real {name} storage and compute"
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def scheme_table() -> list[SchemeRow]:
+    """Every :data:`LAB_SCHEMES` format: packed bytes, held-out accuracy, perplexity, measured latency."""
+    teacher = lab_teacher()
+    bar = st.progress(0.0, text="Quantizing and measuring…")
+    rows = []
+    for i, name in enumerate(LAB_SCHEMES):
+        result = quantize_scheme(teacher, name)
+        rows.append(_row(name, result, _compute_note(name, result.simulated)))
+        bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
+    return rows
+
+
+@st.cache_data(show_spinner="Quantizing the whole model with your setting…", max_entries=32)
+def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
+    spec = QuantSpec(bits, symmetric, granularity, group_size)
+    result = quantize_model(lab_teacher(), QuantizeConfig(spec))
+    return _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+
+
+def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
+    fig = go.Figure(
+        go.Scatter(
+            x=[r.stored_bytes / 1024 for r in rows],
+            y=[r.accuracy for r in rows],
+            text=[r.scheme for r in rows],
+            mode="markers+text",
+            textposition="top center",
+            marker={"size": 10},
+        )
+    )
+    fig.update_layout(
+        xaxis_title="stored KiB (packed, incl. scales and zero points)",
+        yaxis_title="held-out accuracy",
+        xaxis_type="log",
+        height=380,
+        margin={"t": 30, "b": 10},
+    )
+    return fig

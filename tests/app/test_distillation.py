@@ -1,0 +1,68 @@
+"""The distillation page: renders, trains two students from the widgets, caches and reports the run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tests.app import ROOT
+
+PAGE = str(ROOT / "pages" / "distillation.py")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny matrices on a busy machine run faster on one thread than on two that wait for each other.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="distill.preset").set_value("half")
+    at.select_slider(key="distill.transfer").set_value(10_000)
+    at.slider(key="distill.steps").set_value(10)
+    at.button(key="distill.train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_explains_and_charts_soft_targets():
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert "distillation" in at.title[0].value.lower()
+    assert any("836,199 parameters" in c.value for c in at.caption)
+    assert any("44.7% of the teacher" in c.value for c in at.caption)  # the default student is under half
+    assert len(at.get("plotly_chart")) == 1
+    at.text_input(key="distill.context").set_value("   ").run()
+    assert len(at.get("plotly_chart")) == 0
+    assert "distill.result" not in at.session_state
+
+
+def test_training_run_from_widgets_reports_both_students(trained):
+    result = trained.session_state["distill.result"]
+    assert result.steps_done == 10 and result.config.transfer_chars == 10_000 and result.config.preset == "half"
+    assert result.distilled.params < result.teacher.params
+    table = trained.dataframe[0].value
+    assert list(table["model"]) == ["Teacher", "Distilled student", "Hard-label student"]
+    assert any("accuracy points" in m.value for m in trained.markdown)
+    assert len(trained.code) >= 3  # teacher and both students wrote samples (plus the code expander)
+    assert not trained.error
+
+
+def test_same_settings_reuse_the_stored_run_and_stop_discards(trained):
+    first = trained.session_state["distill.result"]
+    trained.button(key="distill.train").click().run()
+    assert any("ran before" in i.value for i in trained.info)
+    assert trained.session_state["distill.result"] is first
+    trained.slider(key="distill.temperature").set_value(4.0).run()
+    assert any("not the ones now selected" in c.value for c in trained.caption)
+    trained.button(key="distill.stop").click().run()
+    assert any("Stopped" in w.value for w in trained.warning)
+    assert trained.session_state["distill.result"] is first  # a stop never replaces a finished result
