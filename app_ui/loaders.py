@@ -12,6 +12,7 @@ import streamlit as st
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from slm_lib.backends.embedded import EmbeddedBackend
     from slm_lib.backends.ollama import OllamaBackend
 
 
@@ -34,3 +35,14 @@ def get_ollama_backend(host: str) -> OllamaBackend:
     from slm_lib.backends.ollama import OllamaBackend
 
     return OllamaBackend(host)
+
+
+# ---- real SLM (helper C): the embedded SmolLM2 backend ----
+
+
+@st.cache_resource(show_spinner="Preparing the on-board SmolLM2-135M-Instruct…")
+def get_embedded_backend() -> EmbeddedBackend:
+    """The one embedded backend every session shares (its models load on first use, under locks)."""
+    from slm_lib.backends.embedded import EmbeddedBackend
+
+    return EmbeddedBackend()
