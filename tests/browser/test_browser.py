@@ -140,22 +140,22 @@ def test_playground_full_comparison_with_reference(browser, app_url, shots):
     try:
         page.goto(f"{app_url}/playground")
         wait_until_idle(page)
-        box = page.locator(".st-key-playground\\.models")
+        box = page.locator(".st-key-playground-models")
         for name in ["llama3.2:1b (Ollama)", "qwen2:1.5b (Ollama)", "smollm2-135m (on board)"]:
             box.locator("input").fill(name.split(" ")[0])
             page.get_by_role("option", name=name).click()
         page.keyboard.press("Escape")
-        page.locator(".st-key-playground\\.reference textarea").fill(
+        page.locator(".st-key-playground-reference textarea").fill(
             "By the Pythagorean theorem, the hypotenuse c is the square root of a squared plus b squared."
         )
-        page.locator(".st-key-playground\\.reference textarea").blur()
+        page.locator(".st-key-playground-reference textarea").blur()
         page.get_by_role("button", name="Compare").click()
         page.wait_for_timeout(1000)
         wait_until_idle(page, timeout_ms=300_000)
+        page.screenshot(path=str(shots / "playground_comparison.png"), full_page=True)
         assert page.locator("[data-testid='stException']").count() == 0
-        expect(page.get_by_text("Similarity to reference")).to_have_count(3)
+        expect(page.get_by_text("Similarity to reference", exact=True)).to_have_count(3)
         expect(page.get_by_text("tokens/s", exact=False).first).to_be_visible()
         expect(page.get_by_text("Pythagorean", exact=False).first).to_be_visible()
-        page.screenshot(path=str(shots / "playground_comparison.png"), full_page=True)
     finally:
         page.close()
