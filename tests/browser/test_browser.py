@@ -159,3 +159,32 @@ def test_playground_full_comparison_with_reference(browser, app_url, shots):
         expect(page.get_by_text("Pythagorean", exact=False).first).to_be_visible()
     finally:
         page.close()
+
+
+def test_evaluation_run_fills_the_leaderboard(browser, app_url, shots):
+    """A short unattended run (two loopback-Ollama models, one category) ends in a leaderboard."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/evaluation")
+        wait_until_idle(page)
+        for key, names in [
+            ("eval-models", ["ollama:llama3.2:1b", "ollama:qwen2:1.5b"]),
+            ("eval-categories", ["Translation"]),
+        ]:
+            box = page.locator(f".st-key-{key}")
+            for name in names:
+                box.locator("input").fill(name)
+                page.get_by_role("option", name=name, exact=True).click()
+            page.keyboard.press("Escape")
+            wait_until_idle(page)
+        page.locator(".st-key-eval-start button").click()
+        expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
+        wait_until_idle(page)
+        page.screenshot(path=str(shots / "evaluation_run.png"), full_page=True)
+        assert page.locator("[data-testid='stException']").count() == 0
+        board = page.locator("[data-testid='stDataFrame']").first
+        expect(board).to_be_visible()
+    finally:
+        page.close()
