@@ -20,7 +20,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from slm_lib.leaderboard import leaderboard
-from slm_lib.run_store import ResultRow, RunRecord
+from slm_lib.run_store import STAT_FIELDS, ResultRow, RunRecord
 from slm_lib.runs import split_model_id
 
 __all__ = [
@@ -45,12 +45,7 @@ COLUMNS = (
     "complete",
     "error",
     "score",
-    "prompt_tokens",
-    "completion_tokens",
-    "load_seconds",
-    "ttft_seconds",
-    "total_seconds",
-    "tokens_per_second",
+    *STAT_FIELDS,
 )
 # The embedded model is SmolLM2-135M-Instruct; Ollama's library serves the same model under this tag.
 EMBEDDED_OLLAMA_TAG = "smollm2:135m"

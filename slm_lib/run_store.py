@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,18 +25,11 @@ from slm_lib.backends.base import ChatStats
 if TYPE_CHECKING:
     from slm_lib.runs import RunConfig
 
-__all__ = ["DB_NAME", "STATUSES", "ResultRow", "RunRecord", "RunStore"]
+__all__ = ["DB_NAME", "STATUSES", "STAT_FIELDS", "ResultRow", "RunRecord", "RunStore"]
 
 DB_NAME = "runs.sqlite3"
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-_STATS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "load_seconds",
-    "ttft_seconds",
-    "total_seconds",
-    "tokens_per_second",
-)
+STAT_FIELDS = tuple(f.name for f in fields(ChatStats))  # stats columns, in ChatStats order
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
     answer TEXT NOT NULL,
     complete INTEGER NOT NULL,
     error TEXT,
-    {", ".join(f"{name} REAL NOT NULL DEFAULT 0" for name in _STATS)},
+    {", ".join(f"{name} REAL NOT NULL DEFAULT 0" for name in STAT_FIELDS)},
     score REAL,
     created TEXT NOT NULL,
     UNIQUE (run_id, model, question_idx, repeat, temperature)
@@ -189,11 +182,11 @@ class RunStore:
     # -- results ----------------------------------------------------------------------------------
     def add_result(self, row: ResultRow) -> int:
         """Write one answer now (replacing an earlier attempt at the same cell); returns its id."""
-        stats = [getattr(row.stats, name) for name in _STATS]
+        stats = [getattr(row.stats, name) for name in STAT_FIELDS]
         cur = self._conn().execute(
             "INSERT OR REPLACE INTO results (run_id, model, question_idx, repeat, temperature, answer, "
-            f"complete, error, {', '.join(_STATS)}, score, created) "
-            f"VALUES ({', '.join('?' * (10 + len(_STATS)))})",
+            f"complete, error, {', '.join(STAT_FIELDS)}, score, created) "
+            f"VALUES ({', '.join('?' * (10 + len(STAT_FIELDS)))})",
             (
                 row.run_id,
                 row.model,
@@ -246,7 +239,7 @@ class RunStore:
                     complete=bool(r["complete"]),
                     error=r["error"],
                     stats=ChatStats(
-                        **{name: (int(r[name]) if name.endswith("tokens") else float(r[name])) for name in _STATS}
+                        **{name: (int(r[name]) if name.endswith("tokens") else float(r[name])) for name in STAT_FIELDS}
                     ),
                     score=r["score"],
                     id=r["id"],

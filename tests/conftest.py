@@ -6,6 +6,8 @@ import os
 import socket
 import tempfile
 
+import pytest
+
 
 def _closed_loopback_port() -> int:
     """A loopback port with nothing listening (bound, then released)."""
@@ -22,3 +24,14 @@ os.environ["OLLAMA_HOST"] = f"127.0.0.1:{_closed_loopback_port()}"
 os.environ.pop("SLM_EXPLORER_HOSTED", None)
 
 from tests.fake_ollama_fixture import fake_ollama  # noqa: E402,F401  (fixture for every test module)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny matrices on a busy machine run faster on one torch thread than on two that wait for each other."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

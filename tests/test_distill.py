@@ -19,13 +19,7 @@ FAST = dict(steps=4, batch=4, transfer_chars=3_000, eval_every=2, latency_tokens
 QUICK_EVAL = EvalConfig(max_windows=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny matrices on a busy machine run faster on one thread than on two that wait for each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

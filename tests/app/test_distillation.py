@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app import ROOT
@@ -11,13 +10,7 @@ from tests.app import ROOT
 PAGE = str(ROOT / "pages" / "distillation.py")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny matrices on a busy machine run faster on one thread than on two that wait for each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
