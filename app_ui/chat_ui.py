@@ -254,7 +254,7 @@ def render_answers(answers: tuple[Answer, ...], reference: str, labels: dict[str
 
 def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: bool) -> None:
     if answer.error:
-        st.error(answer.error)
+        st.error(neutralize(answer.error).text)  # server error text is untrusted too
     safe = neutralize(answer.text)
     st.markdown(safe.text or "*(no text)*")
     if safe.truncated or answer.truncated:

@@ -79,7 +79,8 @@ class RunManager:
                         retry_errors=retry_errors,
                     )
                 except Exception as exc:  # shown on the page; the run is marked interrupted and resumable
-                    live.error = f"{type(exc).__name__}: {exc}"
+                    detail = "unexpected error" if settings.is_hosted() else f"{type(exc).__name__}: {exc}"
+                    live.error = detail
 
             thread = threading.Thread(target=work, daemon=True, name=f"eval-run-{run_id}")
             live = LiveRun(run_id, thread, threading.Event())
@@ -223,7 +224,7 @@ def _live_body(store: RunStore) -> None:
                 f"({', '.join(record.config.models)})."
             )
             if run is not None and run.error:
-                st.error(f"The run stopped: {run.error}")
+                st.error(f"The run stopped: {neutralize(run.error).text}")
             st.button("Resume", key=f"eval.resume.{record.id}", on_click=_resume, args=(store, record.id))
 
 
@@ -357,7 +358,7 @@ def results_view(store: RunStore, run_id: int) -> None:
             col.markdown(f"**{r.model}** · similarity {score}")
             col.markdown(neutralize(r.answer).text)  # model output is untrusted: no HTML, links or images
             if r.error:
-                col.error(r.error)
+                col.error(neutralize(r.error).text)
         st.caption(f"Reference: {neutralize(shown[0].reference).text if shown else ''}  \n{NEGATION_NOTE}")
     c1, c2, c3 = st.columns(3)
     c1.download_button("Answers (CSV)", results_csv(rows), f"run-{run_id}.csv", "text/csv", key="eval.dl.csv")

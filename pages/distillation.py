@@ -141,7 +141,7 @@ if result is not None:
     st.caption("Training-batch loss falling while held-out loss rises means the student is memorising its "
                "small transfer set; soft targets slow that down.")
 
-    @st.cache_data(show_spinner="Writing samples…")
+    @st.cache_data(show_spinner="Writing samples…", max_entries=32)
     def samples(run_key: str, prompt: str) -> dict[str, str] | None:
         run = result_store("distill").get(run_key)
         if run is None:

@@ -1,8 +1,10 @@
 """Evaluation runs: a question set through several models, unattended, with a leaderboard."""
 
+import sqlite3
+
 import streamlit as st
 
-from app_ui import eval_ui, page_header, show_code
+from app_ui import eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.backends import ChatOptions
 from slm_lib.evaluation import categories, filter_categories
@@ -19,7 +21,10 @@ page_header(
     "quality, speed and stability; the notebook export reproduces the run on Google Colab with Ollama, "
     "as in the source article.",
 )
-store = eval_ui.run_store()
+try:
+    store = eval_ui.run_store()
+except (OSError, sqlite3.Error) as exc:
+    fail(f"The run database could not be opened: {exc}", "Set SLM_EXPLORER_DATA to a writable folder.")
 host = st.session_state.get("ollama.host") or settings.ollama_host()
 caps = settings.limits()
 if notice := st.session_state.pop("eval.notice", None):

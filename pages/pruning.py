@@ -69,7 +69,7 @@ if config is None:
 else:
     try:
         view = prune_view(*config)
-    except TrainingBusy as exc:
+    except (TrainingBusy, ValueError) as exc:
         fail(str(exc), "Wait a minute and press **Prune** again, or turn the recovery fine-tune off.")
     if view.diverged:
         st.error("Recovery fine-tuning diverged (the loss became NaN or infinite): lower the step count.")

@@ -74,5 +74,7 @@ def check_backends(host: str | None = None, deadline_s: float = 3.0) -> list[Bac
             results.append(future.result(timeout=max(0.0, end - time.monotonic())))
         except FutureTimeout:
             results.append(BackendStatus(name, False, f"no answer within {deadline_s:.0f} s", "Check the server."))
+        except Exception as exc:  # e.g. an unwritable cache folder: report it, never break Home
+            results.append(BackendStatus(name, False, f"the check failed ({type(exc).__name__}: {exc})"))
     pool.shutdown(wait=False, cancel_futures=True)
     return results

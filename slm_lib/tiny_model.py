@@ -208,8 +208,13 @@ def save_model(model: TinyLM, path: str | Path, metadata: dict[str, str] | None 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The string metadata stored in a safetensors header (includes ``config``)."""
-    with safe_open(str(path), framework="pt") as handle:
-        return dict(handle.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a pickle, a truncated file, anything else: never unpickled, always refused
+        raise ValueError(f"{Path(path).name} is not a readable safetensors file ({exc})") from exc
 
 
 def load_model(path: str | Path, map_location: str | torch.device | None = None) -> TinyLM:

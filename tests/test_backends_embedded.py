@@ -88,6 +88,10 @@ def test_two_concurrent_generations(backend):
         t.join()
     assert not errors
     assert all(out[i].text for i in range(2))
+    for i in range(2):  # outputs don't mix: each equals the same question asked alone (greedy)
+        alone = backend.chat("smollm2-135m", [{"role": "user", "content": f"Count to {i + 3}."}],
+                             ChatOptions(max_new_tokens=12))
+        assert out[i].text == alone.text
 
 
 def test_bounds_checked_before_any_model_call(backend, monkeypatch):

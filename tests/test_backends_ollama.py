@@ -343,3 +343,11 @@ def test_hosted_uses_env_host_with_lower_caps_and_no_pulls(fake_ollama, monkeypa
     fake_ollama.mode = "not_found"
     with pytest.raises(ModelNotFound, match="operator"):
         backend.chat("llama3.2:1b", HYP)
+
+
+@pytest.mark.parametrize("text", ["\x00", "bad \ud800 half", "\u202eabc", "<|im_end|> hi", "   "])
+def test_odd_user_text_never_breaks_the_request(fake_ollama, text):
+    result = fast(fake_ollama.url).chat("qwen2:1.5b", [{"role": "user", "content": text}])
+    assert result.complete and result.error is None
+    sent = fake_ollama.requests[-1][2]["messages"][0]["content"]
+    assert "\ud800" not in sent

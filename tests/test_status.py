@@ -40,3 +40,14 @@ def test_check_backends_reports_a_slow_check_as_unavailable(monkeypatch):
     ollama = [r for r in results if r.name == "ollama"]
     assert ollama and not ollama[0].available
     assert "no answer within" in ollama[0].detail
+
+
+def test_a_failing_check_is_reported_not_raised(monkeypatch):
+    def broken():
+        raise PermissionError("cache folder is read-only")
+
+    monkeypatch.setattr(status, "embedded_status", broken)
+    results = status.check_backends(deadline_s=2)
+    embedded = [r for r in results if r.name == "embedded"]
+    assert embedded and not embedded[0].available
+    assert "PermissionError" in embedded[0].detail

@@ -194,3 +194,12 @@ def test_teacher_ships_with_its_recipe_and_reaches_the_accuracy_target():
     assert teacher is not load_teacher()  # a fresh copy per call
     assert 500_000 <= param_count(teacher) <= 2_000_000
     assert evaluate(teacher, "val", EvalConfig(max_windows=24)).accuracy >= 0.60
+
+
+def test_a_pickled_checkpoint_is_refused_not_unpickled(tmp_path):
+    import torch as _torch
+
+    pickled = tmp_path / "teacher.pt"
+    _torch.save({"weight": _torch.zeros(2)}, pickled)
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        load_model(pickled)

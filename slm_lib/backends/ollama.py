@@ -360,7 +360,8 @@ class OllamaBackend:
                 "try again in a moment."
             )
         try:
-            msgs = [dict(m) for m in messages]
+            # Lone surrogates cannot be encoded as UTF-8 JSON: replace them instead of failing the request.
+            msgs = [{k: str(v).encode("utf-8", "replace").decode("utf-8") for k, v in m.items()} for m in messages]
             started = time.perf_counter()
 
             def open_stream() -> tuple[Iterator[ollama.ChatResponse], ollama.ChatResponse]:
