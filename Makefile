@@ -37,7 +37,7 @@ bench: $(RUN_STAMP)
 	$(PY) -m bench.eval
 
 teacher: $(RUN_STAMP)
-	$(PY) -m slm_lib.train_teacher
+	$(PY) -m slm_lib.tiny.train_teacher
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import fail
-from slm_lib.catalog import NOT_PUBLISHED, CatalogError, ModelCard, license_kind, load_models
-from slm_lib.charts import memory_breakdown_figure
-from slm_lib.memory import (
+from slm_lib.catalog.cards import NOT_PUBLISHED, CatalogError, ModelCard, license_kind, load_models
+from slm_lib.catalog.charts import memory_breakdown_figure
+from slm_lib.catalog.memory import (
     DEVICES,
     QUANTS,
     DevicePreset,

@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from slm_lib import prompting, settings, similarity
-from slm_lib.backends.base import Backend, BackendError, ChatOptions, ChatStats, Message, StreamInterrupted
+from slm_lib import settings
+from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, StreamInterrupted
+from slm_lib.eval import prompting, similarity
 from slm_lib.safe_text import neutralize
 
 __all__ = [

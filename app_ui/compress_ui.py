@@ -16,9 +16,16 @@ import torch
 
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
-from slm_lib.prune import PruneConfig, prunable_linears, prune
-from slm_lib.quantize import LAB_SCHEMES, QuantizeConfig, QuantSpec, quantize_model, quantize_scheme, quantize_tensor
-from slm_lib.tiny_lm import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
+from slm_lib.compress.quantize import (
+    LAB_SCHEMES,
+    QuantizeConfig,
+    QuantSpec,
+    quantize_model,
+    quantize_scheme,
+    quantize_tensor,
+)
+from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
 
 __all__ = [
     "EVAL",

@@ -17,13 +17,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from slm_lib import settings
-from slm_lib.backends import Backend, BackendError, get_backend
-from slm_lib.evaluation import QuestionItem, QuestionSetError, load_question_set, parse_question_file
-from slm_lib.export import notebook_bytes, results_csv, results_json
-from slm_lib.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
-from slm_lib.runs import RunProgress, RunStore, execute_run, split_model_id
+from slm_lib.backends import get_backend
+from slm_lib.chat import Backend, BackendError
+from slm_lib.eval.config import split_model_id
+from slm_lib.eval.export import notebook_bytes, results_csv, results_json
+from slm_lib.eval.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
+from slm_lib.eval.questions import QuestionItem, QuestionSetError, load_question_set, parse_question_file
+from slm_lib.eval.runs import RunProgress, execute_run
+from slm_lib.eval.similarity import NEGATION_NOTE
+from slm_lib.eval.store import RunStore
 from slm_lib.safe_text import neutralize
-from slm_lib.similarity import NEGATION_NOTE
 
 __all__ = [
     "RunManager",

@@ -21,9 +21,9 @@ from dataclasses import asdict
 import plotly.graph_objects as go
 import streamlit as st
 
-from slm_lib.distill import DistillResult
+from slm_lib.compress.distill import DistillResult
 from slm_lib.settings import limits
-from slm_lib.tiny_lm import (
+from slm_lib.tiny import (
     TEACHER_PATH,
     TinyLM,
     evaluate,

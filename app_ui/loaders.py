@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
 def get_embedder(name: str = "all-MiniLM-L6-v2") -> SentenceTransformer:
     """The answer scorer's sentence-transformers model (one copy for every session)."""
-    from slm_lib import similarity
+    from slm_lib.eval import similarity
 
     if name != "all-MiniLM-L6-v2":
         raise ValueError(f"unknown embedding model {name!r}; only 'all-MiniLM-L6-v2' ships")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from slm_lib import settings
-from slm_lib.status import check_backends
+from slm_lib.backends.status import check_backends
 
 
 @st.fragment

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from slm_lib.distill import DistillConfig, distill
-from slm_lib.tiny_lm import EvalConfig, evaluate, load_teacher, param_count
+from slm_lib.compress.distill import DistillConfig, distill
+from slm_lib.tiny import EvalConfig, evaluate, load_teacher, param_count
 
 RESULTS = Path(__file__).resolve().parent / "results" / "compression.json"
 FULL_VAL = EvalConfig(max_windows=None)  # the whole held-out split
@@ -96,7 +96,7 @@ def _latencies(models: dict[str, torch.nn.Module], rounds: int = 3) -> dict[str,
     """Median ms per character for each model, measured round-robin so load changes hit all of them alike."""
     from statistics import median
 
-    from slm_lib.tiny_lm import measure_latency
+    from slm_lib.tiny import measure_latency
 
     times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
@@ -107,7 +107,7 @@ def _latencies(models: dict[str, torch.nn.Module], rounds: int = 3) -> dict[str,
 
 def run_pruning() -> list[dict]:
     """The pruning page's methods at 50% (structured 30%), each without and with the page's recovery."""
-    from slm_lib.prune import PruneConfig, prune
+    from slm_lib.compress.prune import PruneConfig, prune
 
     teacher = load_teacher()
     base = evaluate(teacher, "val", FULL_VAL)
@@ -137,7 +137,7 @@ def run_pruning() -> list[dict]:
 
 def run_quantization() -> list[dict]:
     """Every format of the quantization page's whole-model table: packed bytes, accuracy, latency."""
-    from slm_lib.quantize import LAB_SCHEMES, quantize_scheme
+    from slm_lib.compress.quantize import LAB_SCHEMES, quantize_scheme
 
     teacher = load_teacher()
     rows, models = [], {}

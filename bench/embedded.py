@@ -17,8 +17,9 @@ from pathlib import Path
 
 import torch
 
-from slm_lib import slm_compress, smollm
-from slm_lib.llama_fast import generate_tokens
+from slm_lib.smollm import compress as slm_compress
+from slm_lib.smollm import loader as smollm
+from slm_lib.smollm.llama_fast import generate_tokens
 
 QUESTION = "What is the length of the hypotenuse in a right angled triangle? Let's think step by step."
 NEW_TOKENS = 128

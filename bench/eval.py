@@ -21,11 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from slm_lib.backends import BackendError, ChatOptions, ChatStats, get_backend
-from slm_lib.evaluation import load_question_set
-from slm_lib.run_store import ResultRow
-from slm_lib.runs import ReferenceCachingScorer, RunConfig, RunStore, execute_run
-from slm_lib.similarity import score_batch
+from slm_lib.backends import get_backend
+from slm_lib.chat import BackendError, ChatOptions, ChatStats
+from slm_lib.eval.config import RunConfig
+from slm_lib.eval.questions import load_question_set
+from slm_lib.eval.runs import ReferenceCachingScorer, execute_run
+from slm_lib.eval.similarity import score_batch
+from slm_lib.eval.store import ResultRow, RunStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "eval.json"
 

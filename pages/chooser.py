@@ -6,8 +6,8 @@ import streamlit as st
 from app_ui import page_header, show_code
 from app_ui.catalog_ui import cards_or_fail, device_picker, quant_picker
 from slm_lib import catalog
-from slm_lib.memory import estimate_memory
-from slm_lib.recommend import LICENSES, USE_CASES, ChooserRequest, recommend
+from slm_lib.catalog.memory import estimate_memory
+from slm_lib.catalog.recommend import LICENSES, USE_CASES, ChooserRequest, recommend
 
 page_header(
     "Which SLM fits?",

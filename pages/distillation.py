@@ -13,9 +13,9 @@ from app_ui.lab_ui import (
     teacher_summary,
     training_slot,
 )
-from slm_lib.distill import PRESETS, DistillConfig, distill, distillation_loss, make_student, soft_targets
+from slm_lib.compress.distill import PRESETS, DistillConfig, distill, distillation_loss, make_student, soft_targets
 from slm_lib.settings import limits
-from slm_lib.tiny_lm import generate, load_corpus, param_count
+from slm_lib.tiny import generate, load_corpus, param_count
 
 page_header(
     "Knowledge distillation",

@@ -6,11 +6,12 @@ import streamlit as st
 
 from app_ui import eval_ui, fail, page_header, show_code
 from slm_lib import settings
-from slm_lib.backends import ChatOptions
-from slm_lib.evaluation import categories, filter_categories
-from slm_lib.leaderboard import leaderboard
-from slm_lib.prompting import DEFAULT_TEMPLATE
-from slm_lib.runs import RunConfig, execute_run
+from slm_lib.chat import ChatOptions
+from slm_lib.eval.config import RunConfig
+from slm_lib.eval.leaderboard import leaderboard
+from slm_lib.eval.prompting import DEFAULT_TEMPLATE
+from slm_lib.eval.questions import categories, filter_categories
+from slm_lib.eval.runs import execute_run
 
 page_header(
     "Evaluation runs",

@@ -15,8 +15,8 @@ from app_ui.catalog_ui import (
     sync_query,
 )
 from slm_lib import catalog
-from slm_lib.catalog import get_card
-from slm_lib.memory import QUANTS, estimate_memory
+from slm_lib.catalog.cards import get_card
+from slm_lib.catalog.memory import QUANTS, estimate_memory
 
 STEPS = [0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 50.0, 500.0]
 SORTS = {"params": "Size", "mmlu": "MMLU (5-shot)", "context": "Context", "release": "Release",

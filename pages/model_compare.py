@@ -4,9 +4,9 @@ import streamlit as st
 
 from app_ui import page_header, show_code
 from app_ui.catalog_ui import cards_or_fail, fact_rows, quant_picker
-from slm_lib.catalog import NOT_PUBLISHED
-from slm_lib.charts import benchmark_figure, weights_memory_figure
-from slm_lib.memory import estimate_memory
+from slm_lib.catalog.cards import NOT_PUBLISHED
+from slm_lib.catalog.charts import benchmark_figure, weights_memory_figure
+from slm_lib.catalog.memory import estimate_memory
 
 page_header(
     "Compare models",

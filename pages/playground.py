@@ -1,8 +1,9 @@
 import streamlit as st
 
 from app_ui import chat_ui, page_header, show_code
-from slm_lib import prompting, settings, similarity
-from slm_lib.backends.base import ChatOptions, PromptTooLong
+from slm_lib import settings
+from slm_lib.chat import ChatOptions, PromptTooLong
+from slm_lib.eval import prompting, similarity
 
 page_header(
     "Playground",

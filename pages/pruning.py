@@ -14,7 +14,7 @@ from app_ui.compress_ui import (
     sweep_figure,
     teacher_or_fail,
 )
-from slm_lib import prune as prune_lib
+from slm_lib.compress.prune import n_of_m_mask, prune, prune_structured_, unstructured_mask
 from slm_lib.settings import limits
 
 page_header(
@@ -119,4 +119,4 @@ if swept:
     teacher_acc = frame.loc[frame["sparsity"] == 0, "accuracy"].iloc[0]
     st.plotly_chart(sweep_figure(frame, swept, teacher_acc), key="prune.sweep_chart")
 
-show_code(prune_lib.unstructured_mask, prune_lib.n_of_m_mask, prune_lib.prune_structured_, prune_lib.prune)
+show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune)

@@ -13,7 +13,7 @@ from app_ui.compress_ui import (
     scheme_table,
     teacher_or_fail,
 )
-from slm_lib import quantize as quant_lib
+from slm_lib.compress.quantize import int8_dynamic, pack_bits, quantize_model, quantize_tensor
 
 page_header(
     "Quantization",
@@ -89,4 +89,4 @@ if measured:
         "speed needs low-bit kernels (llama.cpp, torchao) to materialise."
     )
 
-show_code(quant_lib.quantize_tensor, quant_lib.pack_bits, quant_lib.quantize_model, quant_lib.int8_dynamic)
+show_code(quantize_tensor, pack_bits, quantize_model, int8_dynamic)

@@ -6,9 +6,10 @@ import streamlit as st
 
 from app_ui import fail, page_header, show_code
 from app_ui.loaders import get_embedded_backend
-from slm_lib import slm_compress, smollm
-from slm_lib.backends import BackendError, ChatOptions
+from slm_lib.chat import BackendError, ChatOptions
 from slm_lib.safe_text import neutralize
+from slm_lib.smollm import compress as slm_compress
+from slm_lib.smollm import loader as smollm
 
 page_header(
     "Compress a real SLM",

@@ -5,8 +5,8 @@ import streamlit as st
 
 from app_ui import fail, page_header
 from app_ui.catalog_ui import cards_or_fail
-from slm_lib import charts
-from slm_lib.comparison import ComparisonError, grade, load_comparison, select_dimensions
+from slm_lib.catalog import charts
+from slm_lib.catalog.slm_vs_llm import ComparisonError, grade, load_comparison, select_dimensions
 
 page_header(
     "SLM vs LLM",

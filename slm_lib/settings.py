@@ -14,8 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
+__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
 
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
 
 

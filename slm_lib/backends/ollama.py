@@ -4,7 +4,7 @@ The client has three pitfalls this module closes: it has no timeout by default (
 server that accepts but never answers hangs forever), ``http://host`` without a port
 means port 80, and a streaming call to a dead server raises a raw
 ``httpx.ConnectError`` only when iterated. Every failure becomes one of the
-``slm_lib.backends.base`` errors with a message that says what to do.
+``slm_lib.chat`` errors with a message that says what to do.
 
 Host rules (``normalize_host``): empty -> ``127.0.0.1:11434``; no port -> 11434,
 also for ``http://host`` (Ollama never listens on 80 unless told to; ``https://``
@@ -38,7 +38,7 @@ import ollama
 import pydantic
 
 from slm_lib import settings
-from slm_lib.backends.base import (
+from slm_lib.chat import (
     BackendError,
     BackendUnavailable,
     ChatOptions,

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_ui import eval_ui
-from slm_lib.backends.base import ChatResult, ChatStats
 from slm_lib.backends.ollama import OllamaBackend
-from slm_lib.evaluation import load_question_set
-from slm_lib.runs import RunConfig
+from slm_lib.chat import ChatResult, ChatStats
+from slm_lib.eval.config import RunConfig
+from slm_lib.eval.questions import load_question_set
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluation.py")
@@ -60,7 +60,7 @@ def page(tmp_path, monkeypatch, fake_ollama):  # noqa: F811
         lambda host: (["embedded:tiny-double"] + [f"ollama:{m}" for m in ollama.list_models()], []),
     )
     monkeypatch.setattr(
-        "slm_lib.runs._default_scorer",
+        "slm_lib.eval.runs._default_scorer",
         lambda: (
             lambda a, r: [1.0 if ref.split()[0].lower() in ans.lower() else 0.25 for ans, ref in zip(a, r, strict=True)]
         ),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from slm_lib.catalog import load_models
-from slm_lib.memory import estimate_memory
+from slm_lib.catalog.cards import load_models
+from slm_lib.catalog.memory import estimate_memory
 
 PAGE = "../../pages/gallery.py"
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app_ui import compress_ui
-from slm_lib.tiny_lm import EvalConfig
+from slm_lib.tiny import EvalConfig
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "pruning.py")
 

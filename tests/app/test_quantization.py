@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app_ui import compress_ui
-from slm_lib.quantize import LAB_SCHEMES
-from slm_lib.tiny_lm import EvalConfig
+from slm_lib.compress.quantize import LAB_SCHEMES
+from slm_lib.tiny import EvalConfig
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "quantization.py")
 

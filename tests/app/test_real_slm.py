@@ -8,7 +8,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from slm_lib import slm_compress, smollm
+from slm_lib.smollm import compress as slm_compress
+from slm_lib.smollm import loader as smollm
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "real_slm.py")
 

@@ -1,0 +1,279 @@
+"""Export a run: every answer as CSV or JSON, and a Jupyter notebook that reproduces it on Colab.
+
+The notebook follows the source article's Google Colab steps: install and start Ollama, pull
+the models, ask the questions through the same prompt template with ``langchain-ollama``
+(``ChatPromptTemplate | OllamaLLM``), then score the answers with sentence-transformers'
+``all-MiniLM-L6-v2`` and build the leaderboard with pandas.
+
+Example:
+    record = store.get_run(run_id)
+    Path("run.ipynb").write_bytes(notebook_bytes(record, store.results(run_id)))
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from slm_lib.eval.config import split_model_id
+from slm_lib.eval.leaderboard import leaderboard
+from slm_lib.eval.store import STAT_FIELDS, ResultRow, RunRecord
+
+__all__ = [
+    "COLUMNS",
+    "EMBEDDED_OLLAMA_TAG",
+    "build_notebook",
+    "notebook_bytes",
+    "results_csv",
+    "results_json",
+]
+
+COLUMNS = (
+    "run_id",
+    "model",
+    "category",
+    "question_idx",
+    "question",
+    "reference",
+    "repeat",
+    "temperature",
+    "answer",
+    "complete",
+    "error",
+    "score",
+    *STAT_FIELDS,
+)
+# The embedded model is SmolLM2-135M-Instruct; Ollama's library serves the same model under this tag.
+EMBEDDED_OLLAMA_TAG = "smollm2:135m"
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+# The notebook's fixed code cells, as a reader sees them (the run's settings go into Step 5).
+_INTRO = (
+    "Runs on Google Colab (a GPU runtime makes it faster) or any Linux machine, following the steps of the "
+    "source article: install and start Ollama, pull the models, ask the questions with the same prompt "
+    "template through `langchain-ollama`, then score each answer against its reference with "
+    "sentence-transformers `all-MiniLM-L6-v2` (cosine similarity)."
+)
+_INSTALL_CODE = """\
+!sudo apt update
+!sudo apt install -y pciutils
+!curl -fsSL https://ollama.com/install.sh | sh
+!pip install langchain-ollama sentence-transformers pandas"""
+_IMPORT_CODE = """\
+import subprocess
+import threading
+import time
+
+import pandas as pd
+from IPython.display import Markdown, display
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_ollama.llms import OllamaLLM"""
+_SERVE_CODE = """\
+def run_ollama_serve():
+    subprocess.Popen(["ollama", "serve"])
+
+
+thread = threading.Thread(target=run_ollama_serve)
+thread.start()
+time.sleep(5)"""
+_PROMPT_CODE = """
+if SYSTEM_PROMPT:
+    prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", TEMPLATE)])
+else:
+    prompt = ChatPromptTemplate.from_template(TEMPLATE)"""
+_ASK_CODE = """\
+results = []
+for model_id, tag in MODELS.items():
+    for temperature in TEMPERATURES:
+        for repeat in range(REPEATS):
+            seed = None if SEED is None else SEED + repeat  # repeats differ when sampling
+            model = OllamaLLM(model=tag, temperature=temperature, num_predict=MAX_NEW_TOKENS, seed=seed)
+            chain = prompt | model
+            for idx, item in enumerate(QUESTIONS):
+                start = time.perf_counter()
+                answer = chain.invoke({"question": item["question"]})
+                seconds = time.perf_counter() - start
+                results.append({"model": model_id, "temperature": temperature, "repeat": repeat,
+                                "question_idx": idx, **item, "answer": answer, "seconds": seconds})
+    print(f"{model_id}: done")
+
+display(Markdown(results[0]["answer"]))"""
+_SCORE_TEXT = (
+    "## Step 7: score the answers against the references\n\n"
+    "Cosine similarity of `all-MiniLM-L6-v2` embeddings, computed in batches. The app splits answers longer "
+    "than the model's 256 word-piece window into chunks; here they are truncated, so scores of very long "
+    "answers can differ slightly."
+)
+_SCORE_CODE = """\
+from sentence_transformers import SentenceTransformer
+
+scorer = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")
+answers = scorer.encode([r["answer"] for r in results], batch_size=32, normalize_embeddings=True)
+references = scorer.encode([r["reference"] for r in results], batch_size=32, normalize_embeddings=True)
+for r, a, b in zip(results, answers, references):
+    r["score"] = float((a * b).sum())  # unit vectors: the dot product is the cosine"""
+_BOARD_CODE = """\
+df = pd.DataFrame(results)
+board = df.groupby("model").agg(
+    mean_similarity=("score", "mean"),
+    latency_p50=("seconds", "median"),
+    latency_p95=("seconds", lambda s: s.quantile(0.95)),
+)
+spread = df.groupby(["model", "question_idx", "temperature"])["score"].std(ddof=0)
+board["stability"] = spread.groupby("model").mean() if REPEATS > 1 else float("nan")
+display(board.sort_values("mean_similarity", ascending=False))
+display(df.pivot_table(index="model", columns="category", values="score", aggfunc="mean"))"""
+
+
+def _record(row: ResultRow) -> dict:
+    stats = row.stats
+    return {
+        "run_id": row.run_id,
+        "model": row.model,
+        "category": row.category,
+        "question_idx": row.question_idx,
+        "question": row.question,
+        "reference": row.reference,
+        "repeat": row.repeat,
+        "temperature": row.temperature,
+        "answer": row.answer,
+        "complete": row.complete,
+        "error": row.error,
+        "score": row.score,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "load_seconds": stats.load_seconds,
+        "ttft_seconds": stats.ttft_seconds,
+        "total_seconds": stats.total_seconds,
+        "tokens_per_second": stats.tokens_per_second,
+    }
+
+
+def _cell_safe(value: object) -> object:
+    """Model output is untrusted: a cell starting like a formula is prefixed with ' for spreadsheets."""
+    if (
+        isinstance(value, str)
+        and value
+        and (
+            value.startswith(_FORMULA_START)
+            or (value[0] == "-" and len(value) > 1 and not value[1].isspace() and not value[1].isdigit())
+        )
+    ):
+        return "'" + value
+    return value
+
+
+def results_csv(rows: list[ResultRow]) -> bytes:
+    """Every answer with its stats and score as UTF-8 CSV (with a BOM so spreadsheets detect UTF-8)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell_safe(v) for k, v in _record(row).items()})
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def results_json(record: RunRecord, rows: list[ResultRow]) -> bytes:
+    """The run's settings and every answer with its stats and score, as UTF-8 JSON."""
+    payload = {
+        "run": {
+            "id": record.id,
+            "created": record.created,
+            "status": record.status,
+            "settings": record.config.to_dict(),
+        },
+        "results": [_record(row) for row in rows],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _ollama_tag(model_id: str) -> str:
+    kind, name = split_model_id(model_id)
+    return name if kind == "ollama" else EMBEDDED_OLLAMA_TAG
+
+
+def build_notebook(record: RunRecord, rows: list[ResultRow] | None = None) -> nbformat.NotebookNode:
+    """A validated notebook reproducing ``record``'s run step by step (the source article's Colab recipe)."""
+    config = record.config
+    models = {m: _ollama_tag(m) for m in config.models}
+    tags = list(dict.fromkeys(models.values()))
+    questions = [{"question": q.question, "reference": q.reference, "category": q.category} for q in config.questions]
+    embedded = [m for m in config.models if not m.startswith("ollama:")]
+    note = (
+        f"\n\nThe app's embedded models ({', '.join(embedded)}) are SmolLM2-135M-Instruct run with "
+        f"PyTorch; here they run as Ollama's `{EMBEDDED_OLLAMA_TAG}` (a different quantization, so answers "
+        "and speed differ; compressed variants made in the app have no Ollama equivalent)."
+        if embedded
+        else ""
+    )
+    settings_code = (
+        f"QUESTIONS = {json.dumps(questions, ensure_ascii=False, indent=1)}\n\n"
+        f"TEMPLATE = {config.template!r}\n"
+        f"SYSTEM_PROMPT = {config.system_prompt!r}\n"
+        f"MODELS = {json.dumps(models, indent=1)}\n"
+        f"TEMPERATURES = {list(config.sweep)!r}\n"
+        f"REPEATS = {config.repeats}\n"
+        f"MAX_NEW_TOKENS = {config.options.max_new_tokens}\n"
+        f"SEED = {config.options.seed!r}\n" + _PROMPT_CODE
+    )
+    intro = (
+        f"# Reproduce SLM Explorer evaluation run #{record.id}\n\n"
+        f"Created {record.created}: {len(config.models)} model(s), {len(config.questions)} question(s) "
+        f"from the `{config.question_set}` set, {config.repeats} repeat(s), temperature(s) "
+        f"{', '.join(str(t) for t in config.sweep)}, at most {config.options.max_new_tokens} new tokens.\n\n"
+        + _INTRO
+        + note
+    )
+    cells = [
+        new_markdown_cell(intro),
+        new_markdown_cell("## Step 1: install Ollama and the Python packages"),
+        new_code_cell(_INSTALL_CODE),
+        new_markdown_cell("## Step 2: import the libraries"),
+        new_code_cell(_IMPORT_CODE),
+        new_markdown_cell("## Step 3: run `ollama serve` in the background"),
+        new_code_cell(_SERVE_CODE),
+        new_markdown_cell("## Step 4: pull the models"),
+        new_code_cell("\n".join(f"!ollama pull {tag}" for tag in tags)),
+        new_markdown_cell("## Step 5: the questions and the prompt template of the run"),
+        new_code_cell(settings_code),
+        new_markdown_cell("## Step 6: ask every model every question (`prompt | model`, as in the article)"),
+        new_code_cell(_ASK_CODE),
+        new_markdown_cell(_SCORE_TEXT),
+        new_code_cell(_SCORE_CODE),
+        new_markdown_cell("## Step 8: leaderboard, per-category heatmap data and stability across repeats"),
+        new_code_cell(_BOARD_CODE),
+    ]
+    if rows:
+        lines = ["| model | mean similarity | tokens/s | errors |", "|---|---|---|---|"]
+        for s in leaderboard(rows):
+            sim = "–" if s.mean_similarity is None else f"{s.mean_similarity:.3f}"
+            tps = "–" if s.tokens_per_second is None else f"{s.tokens_per_second:.1f}"
+            lines.append(f"| {s.model} | {sim} | {tps} | {s.errors} |")
+        cells.append(
+            new_markdown_cell(
+                "## What SLM Explorer measured for this run\n\nFor comparison with the numbers above "
+                "(hardware, quantization and sampling differ, so expect close, not identical, values):\n\n"
+                + "\n".join(lines)
+            )
+        )
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "colab": {"provenance": []},
+            "accelerator": "GPU",
+        },
+    )
+    nbformat.validate(nb)
+    return nb
+
+
+def notebook_bytes(record: RunRecord, rows: list[ResultRow] | None = None) -> bytes:
+    """The notebook as ``.ipynb`` bytes (nbformat 4), ready for a download button."""
+    return nbformat.writes(build_notebook(record, rows)).encode("utf-8")

@@ -1,0 +1,199 @@
+"""Question sets for evaluation runs: the built-in set and user uploads (CSV or JSON).
+
+A question set is a list of ``QuestionItem(question, reference, category)``. Uploaded
+files are validated before anything runs: size, encoding, format, required columns and
+every row; a bad file raises ``QuestionSetError`` whose message names the row and the fix.
+
+Example:
+    items = load_question_set("builtin")
+    len(items) >= 40, items[0].category           # (True, 'Reasoning & math')
+    parse_question_file(b"question,reference\\nHi?,Hello.\\n", "mine.csv")[0].reference  # 'Hello.'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slm_lib.settings import ASSETS_DIR
+
+__all__ = [
+    "BUILTIN",
+    "DEFAULT_CATEGORY",
+    "MAX_FILE_BYTES",
+    "MAX_QUESTIONS",
+    "MAX_TEXT_CHARS",
+    "QuestionItem",
+    "QuestionSetError",
+    "categories",
+    "filter_categories",
+    "load_question_set",
+    "parse_question_file",
+]
+
+BUILTIN = ASSETS_DIR / "questions.json"
+DEFAULT_CATEGORY = "General"
+MAX_FILE_BYTES = 512 * 1024  # an upload larger than this is refused before parsing
+MAX_QUESTIONS = 500
+MAX_TEXT_CHARS = 4_000  # per question or reference; the backends cap prompts again
+_ALIASES = {"question": ("question", "prompt", "input"), "reference": ("reference", "answer", "expected")}
+
+
+class QuestionSetError(ValueError):
+    """A question file is unusable; the message names the row (if any), the problem and the fix."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message if row is None else f"Row {row}: {message}")
+        self.row = row
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    """One question with the reference answer that answers are scored against."""
+
+    question: str
+    reference: str
+    category: str = DEFAULT_CATEGORY
+
+    def __post_init__(self) -> None:
+        for name in ("question", "reference", "category"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def load_question_set(name: str = "builtin") -> list[QuestionItem]:
+    """Load a bundled question set by name (only ``"builtin"`` ships).
+
+    Example:
+        {q.category for q in load_question_set()}   # nine categories
+    """
+    if name != "builtin":
+        raise ValueError(f"unknown question set {name!r}; the bundled set is 'builtin'")
+    return parse_question_file(BUILTIN.read_bytes(), BUILTIN.name, max_bytes=None)
+
+
+def parse_question_file(data: bytes, filename: str, max_bytes: int | None = MAX_FILE_BYTES) -> list[QuestionItem]:
+    """Validate and parse an uploaded CSV or JSON question file.
+
+    CSV needs a header with ``question`` and ``reference`` columns (``category`` optional).
+    JSON is a list of objects with the same keys, or ``{"questions": [...]}``.
+
+    Raises:
+        QuestionSetError: naming the row and the problem (too big, not UTF-8, missing column, empty cell…).
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise QuestionSetError(f"'{filename}' is not a .csv or .json file. Fix: upload a CSV or JSON question file.")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise QuestionSetError(
+            f"the file is {len(data):,} bytes; the limit is {max_bytes:,}. Fix: split it into smaller files."
+        )
+    try:
+        text = data.decode("utf-8-sig")  # utf-8-sig also accepts Excel's byte-order mark
+    except UnicodeDecodeError as exc:
+        raise QuestionSetError(
+            f"the file is not UTF-8 text (bad byte at offset {exc.start}). Fix: save it as UTF-8."
+        ) from exc
+    if "\x00" in text:
+        raise QuestionSetError("the file contains NUL bytes (is it binary?). Fix: save it as plain UTF-8 text.")
+    if not text.strip():
+        raise QuestionSetError("the file is empty. Fix: add a header and at least one question.")
+    rows = _csv_rows(text) if suffix == ".csv" else _json_rows(text)
+    if not rows:
+        raise QuestionSetError("the file has no questions. Fix: add at least one row.")
+    if len(rows) > MAX_QUESTIONS:
+        raise QuestionSetError(f"the file has {len(rows)} questions; the limit is {MAX_QUESTIONS}.")
+    return [_item(row_no, fields) for row_no, fields in rows]
+
+
+def categories(items: list[QuestionItem]) -> list[str]:
+    """The distinct categories in order of first appearance."""
+    return list(dict.fromkeys(item.category for item in items))
+
+
+def filter_categories(items: list[QuestionItem], wanted: list[str] | tuple[str, ...]) -> list[QuestionItem]:
+    """The items whose category is in ``wanted`` (all items when ``wanted`` is empty)."""
+    return [item for item in items if not wanted or item.category in wanted]
+
+
+def _csv_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        body = list(reader)
+    except csv.Error as exc:
+        raise QuestionSetError(f"the CSV cannot be parsed ({exc}). Fix: check quotes and separators.") from exc
+    columns = _columns(header)
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for offset, cells in enumerate(body):
+        row_no = offset + 2  # the header is row 1, as in a spreadsheet
+        if not any(c.strip() for c in cells):
+            continue  # blank lines are harmless
+        if len(cells) != len(header):
+            raise QuestionSetError(
+                f"expected {len(header)} cells, found {len(cells)}. Fix: quote cells that contain commas.",
+                row_no,
+            )
+        rows.append((row_no, {key: cells[index] for key, index in columns.items()}))
+    return rows
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for key, aliases in (*_ALIASES.items(), ("category", ("category",))):
+        found = next((header.index(a) for a in aliases if a in header), None)
+        if found is not None:
+            columns[key] = found
+        elif key != "category":
+            raise QuestionSetError(
+                f"missing required column '{key}' (found: {', '.join(h for h in header if h) or 'none'}). "
+                "Fix: the header row needs 'question' and 'reference' (and optionally 'category')."
+            )
+    return columns
+
+
+def _json_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise QuestionSetError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from exc
+    if isinstance(data, dict):
+        data = data.get("questions")
+    if not isinstance(data, list):
+        raise QuestionSetError('expected a JSON list of objects or {"questions": [...]}.')
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for offset, entry in enumerate(data):
+        row_no = offset + 1
+        if not isinstance(entry, dict):
+            raise QuestionSetError(f"expected an object, found {type(entry).__name__}.", row_no)
+        fields = {k.strip().lower(): v for k, v in entry.items() if isinstance(k, str)}
+        picked: dict[str, Any] = {}
+        for key, aliases in _ALIASES.items():
+            picked[key] = next((fields[a] for a in aliases if a in fields), None)
+            if picked[key] is None:
+                raise QuestionSetError(f"missing required field '{key}'.", row_no)
+        picked["category"] = fields.get("category")
+        rows.append((row_no, picked))
+    return rows
+
+
+def _item(row_no: int, fields: dict[str, Any]) -> QuestionItem:
+    values: dict[str, str] = {}
+    for key in ("question", "reference", "category"):
+        value = fields.get(key)
+        if key == "category" and (value is None or (isinstance(value, str) and not value.strip())):
+            value = DEFAULT_CATEGORY
+        if not isinstance(value, str):
+            raise QuestionSetError(f"'{key}' must be text, found {type(value).__name__}.", row_no)
+        value = value.strip()
+        if not value:
+            raise QuestionSetError(f"'{key}' is empty. Fix: fill it in or delete the row.", row_no)
+        if len(value) > MAX_TEXT_CHARS:
+            raise QuestionSetError(f"'{key}' has {len(value):,} characters; the limit is {MAX_TEXT_CHARS:,}.", row_no)
+        values[key] = value
+    return QuestionItem(**values)
