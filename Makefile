@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PORT ?= 8501
 
-.PHONY: run test lint bench teacher clean
+.PHONY: run test test-fast lint format bench teacher clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -26,10 +26,21 @@ run: $(RUN_STAMP)
 
 test: $(TEST_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+# The inner loop: lint, then everything except the browser suite and tests marked slow.
+test-fast: $(TEST_STAMP)
+	$(PY) -m ruff check .
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not browser and not slow" -q
 
 lint: $(TEST_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(TEST_STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 bench: $(RUN_STAMP)
 	$(PY) -m bench.compression

@@ -100,8 +100,7 @@ def fact_rows(card: ModelCard) -> list[tuple[str, str, str]]:
         ("Languages (listed by the vendor)", langs, "languages"),
         ("Techniques", ", ".join(card.techniques) or NOT_PUBLISHED, "techniques"),
         ("Layers", _num(card.n_layers, "{}"), "n_layers"),
-        ("Attention heads (query / KV)",
-         f"{_num(card.n_heads, '{}')} / {_num(card.n_kv_heads, '{}')}", "n_kv_heads"),
+        ("Attention heads (query / KV)", f"{_num(card.n_heads, '{}')} / {_num(card.n_kv_heads, '{}')}", "n_kv_heads"),
         ("Head dimension", _num(card.head_dim, "{}"), "head_dim"),
         ("Vocabulary", _num(card.vocab_size, "{:,} tokens"), "vocab_size"),
     ]
@@ -115,8 +114,9 @@ def quant_picker(key: str, default: str = "q4_K_M") -> str:
     names = list(QUANTS)
     if key not in st.session_state:
         st.session_state[key] = default
-    name = st.selectbox("Quantization", names, key=key,
-                        format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)")
+    name = st.selectbox(
+        "Quantization", names, key=key, format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)"
+    )
     st.caption(QUANTS[name].plain)
     return name
 
@@ -124,14 +124,19 @@ def quant_picker(key: str, default: str = "q4_K_M") -> str:
 def device_picker(key: str) -> DevicePreset | None:
     """A device preset or the user's own RAM / bandwidth; None (after an error message) when impossible."""
     options = [*DEVICES, "custom"]
-    choice = st.selectbox("Device", options, key=f"{key}.preset",
-                          format_func=lambda d: "My own numbers…" if d == "custom" else DEVICES[d].label)
+    choice = st.selectbox(
+        "Device",
+        options,
+        key=f"{key}.preset",
+        format_func=lambda d: "My own numbers…" if d == "custom" else DEVICES[d].label,
+    )
     if choice != "custom":
         device = DEVICES[choice]
         st.caption(f"{device.memory_gb:g} GB memory, {device.bandwidth_gb_s:g} GB/s ({device.basis}).")
         return device
-    ram = st.number_input("Memory available (GB)", min_value=0.0, max_value=10_000.0, value=8.0, step=1.0,
-                          key=f"{key}.ram")
+    ram = st.number_input(
+        "Memory available (GB)", min_value=0.0, max_value=10_000.0, value=8.0, step=1.0, key=f"{key}.ram"
+    )
     bw = st.number_input("Memory bandwidth (GB/s, 0 = unknown)", min_value=0.0, value=0.0, key=f"{key}.bw")
     try:
         return custom_device(ram, bw or None)
@@ -149,28 +154,51 @@ def model_card_view(card: ModelCard, key: str) -> None:
     if card.ollama_pull:
         st.code(card.ollama_pull, language="bash")
     table = "| fact | value | source |\n|---|---|---|\n" + "\n".join(
-        f"| {f} | {v} | {s} |" for f, v, s in fact_rows(card))
+        f"| {f} | {v} | {s} |" for f, v, s in fact_rows(card)
+    )
     st.markdown(table)
     if card.params_b is None:
         st.info("The parameter count is not published, so memory and speed cannot be estimated.")
         return
     st.subheader("Memory by quantization")
     ceiling = card.context_tokens or 131_072
-    ctx = int(st.number_input("Context length (tokens)", min_value=1, max_value=ceiling,
-                              value=min(4096, ceiling), step=1024, key=f"{key}.ctx"))
+    ctx = int(
+        st.number_input(
+            "Context length (tokens)",
+            min_value=1,
+            max_value=ceiling,
+            value=min(4096, ceiling),
+            step=1024,
+            key=f"{key}.ctx",
+        )
+    )
     rows = memory_table(card, ctx)
-    st.dataframe(pd.DataFrame([{
-        "quantization": name, "bits/weight": e.weight_bits, "weights GB": round(e.weights_gb, 2),
-        "KV cache GB": NOT_PUBLISHED if e.kv_cache_gb is None else round(e.kv_cache_gb, 2),
-        "total GB": NOT_PUBLISHED if e.total_gb is None else round(e.total_gb, 2),
-        "what it means": QUANTS[name].plain,
-    } for name, e in zip(QUANTS, rows, strict=True)]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "quantization": name,
+                    "bits/weight": e.weight_bits,
+                    "weights GB": round(e.weights_gb, 2),
+                    "KV cache GB": NOT_PUBLISHED if e.kv_cache_gb is None else round(e.kv_cache_gb, 2),
+                    "total GB": NOT_PUBLISHED if e.total_gb is None else round(e.total_gb, 2),
+                    "what it means": QUANTS[name].plain,
+                }
+                for name, e in zip(QUANTS, rows, strict=True)
+            ]
+        ),
+        hide_index=True,
+    )
     if rows[0].kv_cache_gb is None:
-        st.info("KV cache: not published (this model's layer and head numbers are not in a verified config "
-                "file), so only the weights are shown.")
+        st.info(
+            "KV cache: not published (this model's layer and head numbers are not in a verified config "
+            "file), so only the weights are shown."
+        )
     st.plotly_chart(memory_breakdown_figure(rows, list(QUANTS)), key=f"{key}.chart")
-    st.caption("Estimates: weights = parameters × bits / 8; KV cache = 2 × layers × KV heads × head size × "
-               "context × 2 bytes; plus a 10% allowance (an assumption).")
+    st.caption(
+        "Estimates: weights = parameters × bits / 8; KV cache = 2 × layers × KV heads × head size × "
+        "context × 2 bytes; plus a 10% allowance (an assumption)."
+    )
     _speed_section(card, ctx, key)
 
 
@@ -182,14 +210,19 @@ def _speed_section(card: ModelCard, ctx: int, key: str) -> None:
         if speed is None:
             st.info("No bandwidth figure for this device, so no speed estimate.")
         else:
-            st.metric(f"Estimated at q4_K_M, {ctx:,}-token context", f"≤ {speed.tokens_per_s:.1f} tokens/s",
-                      help=f"{speed.label}: {device.bandwidth_gb_s:g} GB/s ÷ "
-                           f"{speed.gb_read_per_token:.2f} GB read per token. Real runs are slower.")
+            st.metric(
+                f"Estimated at q4_K_M, {ctx:,}-token context",
+                f"≤ {speed.tokens_per_s:.1f} tokens/s",
+                help=f"{speed.label}: {device.bandwidth_gb_s:g} GB/s ÷ "
+                f"{speed.gb_read_per_token:.2f} GB read per token. Real runs are slower.",
+            )
     measured = measured_speeds(card.id)
     if measured:
         st.markdown("Published measured runs (not run by this app):")
-        st.markdown("| hardware | setup | tokens/s | source |\n|---|---|---|---|\n" + "\n".join(
-            f"| {m.hardware} | {m.setup} | {m.tokens_per_s:g} | {link(m.source)} |" for m in measured))
+        st.markdown(
+            "| hardware | setup | tokens/s | source |\n|---|---|---|---|\n"
+            + "\n".join(f"| {m.hardware} | {m.setup} | {m.tokens_per_s:g} | {link(m.source)} |" for m in measured)
+        )
     else:
         st.caption("No published measured speed for this model in our sources.")
 
@@ -212,6 +245,7 @@ def choice(options: Iterable[Any]) -> Callable[[Any], Any]:
         if raw not in allowed:
             raise ValueError(raw)
         return raw
+
     return parse
 
 

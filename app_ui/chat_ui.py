@@ -78,8 +78,13 @@ def _installed(host: str) -> tuple[list[dict[str, object]], str | None]:
     except (BackendError, ValueError) as exc:
         return [], str(exc)
     rows = [
-        {"model": m.name, "size (GB)": round(m.size_bytes / 1e9, 2), "quantization": m.quantization,
-         "family": m.family, "parameters": m.params}
+        {
+            "model": m.name,
+            "size (GB)": round(m.size_bytes / 1e9, 2),
+            "quantization": m.quantization,
+            "family": m.family,
+            "parameters": m.params,
+        }
         for m in models
     ]
     return rows, None
@@ -172,8 +177,13 @@ def _backend_for(model_id: str, host: str | None) -> tuple[Backend, str]:
     return get_ollama_backend(host), name
 
 
-def _stream_into(slot: st.delta_generator.DeltaGenerator, model_id: str, host: str | None,
-                 messages: list[Message], options: ChatOptions) -> Answer:
+def _stream_into(
+    slot: st.delta_generator.DeltaGenerator,
+    model_id: str,
+    host: str | None,
+    messages: list[Message],
+    options: ChatOptions,
+) -> Answer:
     """Stream one answer into ``slot``, re-rendering sanitised Markdown; stops at the length cap."""
     cap = settings.limits().max_answer_chars
     text, last = "", 0.0
@@ -201,8 +211,9 @@ def _stream_into(slot: st.delta_generator.DeltaGenerator, model_id: str, host: s
     return Answer(model_id, text, stream.stats, True)
 
 
-def run_comparison(models: list[str], host: str | None, messages: list[Message], options: ChatOptions,
-                   labels: dict[str, str]) -> tuple[Answer, ...]:
+def run_comparison(
+    models: list[str], host: str | None, messages: list[Message], options: ChatOptions, labels: dict[str, str]
+) -> tuple[Answer, ...]:
     """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side."""
     columns = st.columns(len(models))
     answers = []
@@ -287,12 +298,19 @@ def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[s
     points = [a for a in done if a.model_id in scores and a.stats is not None]
     if points:
         frame = pd.DataFrame(
-            {"model": [labels.get(a.model_id, a.model_id) for a in points],
-             "tokens per second": [a.stats.tokens_per_second for a in points if a.stats],
-             "similarity to reference": [scores[a.model_id] for a in points]}
+            {
+                "model": [labels.get(a.model_id, a.model_id) for a in points],
+                "tokens per second": [a.stats.tokens_per_second for a in points if a.stats],
+                "similarity to reference": [scores[a.model_id] for a in points],
+            }
         )
-        fig = px.scatter(frame, x="tokens per second", y="similarity to reference", text="model",
-                         title="Quality vs speed: up and to the right is better")
+        fig = px.scatter(
+            frame,
+            x="tokens per second",
+            y="similarity to reference",
+            text="model",
+            title="Quality vs speed: up and to the right is better",
+        )
         fig.update_traces(textposition="top center", marker={"size": 12})
         st.plotly_chart(fig, key="playground.scatter")
 

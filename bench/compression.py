@@ -66,8 +66,10 @@ def run_distillation() -> dict:
         "ms_per_token": result.distilled.ms_per_token,
         "teacher_ms_per_token": result.teacher.ms_per_token,
         "training_seconds_in_run": result.seconds,
-        "config": {k: getattr(config, k) for k in ("preset", "temperature", "alpha", "steps", "lr", "batch",
-                                                    "transfer_chars", "seed")},
+        "config": {
+            k: getattr(config, k)
+            for k in ("preset", "temperature", "alpha", "steps", "lr", "batch", "transfer_chars", "seed")
+        },
         "targets_met": {
             "student_at_most_half": share <= DISTILL_TARGETS["max_student_share"],
             "retained_at_least_95pct": result.distilled.retained >= DISTILL_TARGETS["min_retained"],
@@ -111,23 +113,46 @@ def run_pruning() -> list[dict]:
 
     teacher = load_teacher()
     base = evaluate(teacher, "val", FULL_VAL)
-    rows = [{"method": "none (teacher)", "sparsity": 0.0, "params": param_count(teacher),
-             "nonzero": param_count(teacher), "stored_bytes": param_count(teacher) * 4,
-             "stored_bytes_dense": param_count(teacher) * 4, "accuracy": base.accuracy,
-             "perplexity": base.perplexity, "recover_steps": 0, "recover_s": 0.0}]
+    rows = [
+        {
+            "method": "none (teacher)",
+            "sparsity": 0.0,
+            "params": param_count(teacher),
+            "nonzero": param_count(teacher),
+            "stored_bytes": param_count(teacher) * 4,
+            "stored_bytes_dense": param_count(teacher) * 4,
+            "accuracy": base.accuracy,
+            "perplexity": base.perplexity,
+            "recover_steps": 0,
+            "recover_s": 0.0,
+        }
+    ]
     models = {"none (teacher)": teacher}
     for method, sparsity, recover in PRUNE_RUNS:
-        config = PruneConfig(method, sparsity, recover_steps=PRUNE_RECOVER_STEPS if recover else 0,
-                             recover_seconds=PRUNE_RECOVER_SECONDS if recover else None)
+        config = PruneConfig(
+            method,
+            sparsity,
+            recover_steps=PRUNE_RECOVER_STEPS if recover else 0,
+            recover_seconds=PRUNE_RECOVER_SECONDS if recover else None,
+        )
         result = prune(teacher, config)
         scores = evaluate(result.model, "val", FULL_VAL)
         label = f"{method}{' + recovery' if recover else ''}"
         models[label] = result.model
-        rows.append({"method": label, "sparsity": result.sparsity, "params": result.params,
-                     "nonzero": result.nonzero_params, "stored_bytes": result.stored_bytes_sparse,
-                     "stored_bytes_dense": result.stored_bytes_dense, "accuracy": scores.accuracy,
-                     "perplexity": scores.perplexity, "recover_steps": len(result.recover_losses),
-                     "recover_s": result.recover_seconds})
+        rows.append(
+            {
+                "method": label,
+                "sparsity": result.sparsity,
+                "params": result.params,
+                "nonzero": result.nonzero_params,
+                "stored_bytes": result.stored_bytes_sparse,
+                "stored_bytes_dense": result.stored_bytes_dense,
+                "accuracy": scores.accuracy,
+                "perplexity": scores.perplexity,
+                "recover_steps": len(result.recover_losses),
+                "recover_s": result.recover_seconds,
+            }
+        )
     latency = _latencies(models)
     for row in rows:
         row["latency_ms"] = latency[row["method"]]
@@ -145,9 +170,17 @@ def run_quantization() -> list[dict]:
         result = quantize_scheme(teacher, name)
         scores = evaluate(result.model, "val", FULL_VAL)
         models[name] = result.model
-        rows.append({"scheme": name, "bits": result.bits, "stored_bytes": result.stored_bytes,
-                     "x_smaller": result.compression, "accuracy": scores.accuracy,
-                     "perplexity": scores.perplexity, "simulated": result.simulated})
+        rows.append(
+            {
+                "scheme": name,
+                "bits": result.bits,
+                "stored_bytes": result.stored_bytes,
+                "x_smaller": result.compression,
+                "accuracy": scores.accuracy,
+                "perplexity": scores.perplexity,
+                "simulated": result.simulated,
+            }
+        )
     latency = _latencies(models)
     fp32 = rows[0]["accuracy"]
     for row in rows:
@@ -165,7 +198,8 @@ def pruning_quantization_targets(results: dict) -> dict[str, bool]:
         teacher, mag = prune_rows["none (teacher)"], prune_rows["magnitude + recovery"]
         structured = prune_rows["structured"]
         checks["50% unstructured + <=20 s recovery within 2 pts"] = (
-            teacher["accuracy"] - mag["accuracy"] <= 0.02 and mag["recover_s"] <= PRUNE_RECOVER_SECONDS + 1)
+            teacher["accuracy"] - mag["accuracy"] <= 0.02 and mag["recover_s"] <= PRUNE_RECOVER_SECONDS + 1
+        )
         checks["30% structured: fewer params"] = structured["params"] < teacher["params"]
         checks["30% structured: lower latency"] = structured["latency_ms"] < teacher["latency_ms"]
     if quant_rows:

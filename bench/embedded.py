@@ -76,8 +76,12 @@ def llama_cpp_speed() -> float | None:
 
 
 def main() -> None:
-    report: dict = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                    "new_tokens": NEW_TOKENS, "prompt": QUESTION}
+    report: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "new_tokens": NEW_TOKENS,
+        "prompt": QUESTION,
+    }
     report.update(cold_and_warm() if os.environ.get("BENCH_SKIP_COLD") != "1" else {})
     loaded = smollm.load()
     report.setdefault("warm_load_s", loaded.load_seconds)
@@ -88,9 +92,18 @@ def main() -> None:
         fast, nbytes, _, runtime = slm_compress.build_fast(loaded.model, loaded.tokenizer, name)
         ttft, tps, tokens = decode(fast, prompt, loaded.tokenizer.eos_token_id)
         res = slm_compress.build_variant(name)  # perplexity on 2,048 held-out tokens (cached)
-        rows.append({"variant": name, "ttft_s": ttft, "tok_s": tps, "ppl": res.perplexity, "weight_mb": nbytes / 1e6,
-                     "bits_per_weight": res.bits_per_weight, "runtime": runtime,
-                     "answer": loaded.tokenizer.decode(tokens, skip_special_tokens=True)[:120]})
+        rows.append(
+            {
+                "variant": name,
+                "ttft_s": ttft,
+                "tok_s": tps,
+                "ppl": res.perplexity,
+                "weight_mb": nbytes / 1e6,
+                "bits_per_weight": res.bits_per_weight,
+                "runtime": runtime,
+                "answer": loaded.tokenizer.decode(tokens, skip_special_tokens=True)[:120],
+            }
+        )
         del fast
     report["variants"] = rows
     report["llama_cpp_tok_s"] = llama_cpp_speed()
@@ -101,17 +114,23 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=1))
 
-    print(f"cold conversion {report.get('cold_conversion_s', float('nan')):.1f} s · warm load "
-          f"{report['warm_load_s']:.2f} s · peak RSS {report['peak_rss_mb']:.0f} MB · {report['threads']} threads")
+    print(
+        f"cold conversion {report.get('cold_conversion_s', float('nan')):.1f} s · warm load "
+        f"{report['warm_load_s']:.2f} s · peak RSS {report['peak_rss_mb']:.0f} MB · {report['threads']} threads"
+    )
     print(f"transformers generate() fp32: {report['transformers_generate_fp32_tok_s']:.1f} tok/s")
     base = rows[0]["ppl"]
     print(f"{'variant':<11}{'bits/w':>7}{'MB':>8}{'PPL':>9}{'ΔPPL':>9}{'TTFT s':>8}{'tok/s':>7}  computed as")
     for r in rows:
-        print(f"{r['variant']:<11}{r['bits_per_weight']:>7.2f}{r['weight_mb']:>8.1f}{r['ppl']:>9.3f}"
-              f"{100 * (r['ppl'] / base - 1):>+8.2f}%{r['ttft_s']:>8.2f}{r['tok_s']:>7.1f}  {r['runtime']}")
+        print(
+            f"{r['variant']:<11}{r['bits_per_weight']:>7.2f}{r['weight_mb']:>8.1f}{r['ppl']:>9.3f}"
+            f"{100 * (r['ppl'] / base - 1):>+8.2f}%{r['ttft_s']:>8.2f}{r['tok_s']:>7.1f}  {r['runtime']}"
+        )
     if report["llama_cpp_tok_s"]:
-        print(f"llama.cpp: {report['llama_cpp_tok_s']:.1f} tok/s; best variant / llama.cpp = "
-              f"{report['best_over_llama_cpp']:.2f}")
+        print(
+            f"llama.cpp: {report['llama_cpp_tok_s']:.1f} tok/s; best variant / llama.cpp = "
+            f"{report['best_over_llama_cpp']:.2f}"
+        )
     else:
         print("llama.cpp: llama_cpp not importable (optional bench-only install); no ratio")
     print(f"wrote {OUT.relative_to(Path.cwd()) if OUT.is_relative_to(Path.cwd()) else OUT.name}")

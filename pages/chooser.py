@@ -21,12 +21,17 @@ opts = catalog.options(cards)
 
 left, right = st.columns(2)
 with left:
-    use = st.selectbox("Use case", list(USE_CASES), key="chooser.use_case",
-                       format_func=lambda u: USE_CASES[u].label)
+    use = st.selectbox("Use case", list(USE_CASES), key="chooser.use_case", format_func=lambda u: USE_CASES[u].label)
     st.caption(f"Ranking: {USE_CASES[use].why}.")
     device = device_picker("chooser.device")
-    context = st.number_input("Context length you need (tokens)", min_value=0, max_value=10_000_000,
-                              value=4096, step=1024, key="chooser.context")
+    context = st.number_input(
+        "Context length you need (tokens)",
+        min_value=0,
+        max_value=10_000_000,
+        value=4096,
+        step=1024,
+        key="chooser.context",
+    )
 with right:
     lic = st.radio("License", list(LICENSES), format_func=LICENSES.get, key="chooser.license")
     language = st.selectbox("Language", ["Any", *opts["languages"]], key="chooser.language")
@@ -37,9 +42,14 @@ if device is None:
     st.stop()  # device_picker already said what is wrong
 try:
     request = ChooserRequest(
-        use_case=use, memory_gb=device.memory_gb, context_tokens=int(context), license=lic,
-        language=None if language == "Any" else language, quant=quant,
-        bandwidth_gb_s=device.bandwidth_gb_s, include_llms=with_llms,
+        use_case=use,
+        memory_gb=device.memory_gb,
+        context_tokens=int(context),
+        license=lic,
+        language=None if language == "Any" else language,
+        quant=quant,
+        bandwidth_gb_s=device.bandwidth_gb_s,
+        include_llms=with_llms,
     )
 except ValueError as exc:
     st.error(f"{exc}. Fix: enter a context length of at least 1 token (a short chat needs about 2,048).")
@@ -62,6 +72,8 @@ if len(result.picks) > 10:
 with st.expander(f"Why the other {len(result.excluded) + len(result.unchecked)} models are not listed"):
     rows = [{"model": e.card.name, "reason": e.reason} for e in (*result.excluded, *result.unchecked)]
     st.dataframe(pd.DataFrame(rows, columns=["model", "reason"]), hide_index=True, key="chooser.excluded")
-st.caption("Benchmarks come from each model's card; harnesses differ, so treat close scores as ties. "
-           "Memory = weights + KV cache + a 10% allowance (assumed).")
+st.caption(
+    "Benchmarks come from each model's card; harnesses differ, so treat close scores as ties. "
+    "Memory = weights + KV cache + a 10% allowance (assumed)."
+)
 show_code(recommend, estimate_memory)

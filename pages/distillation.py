@@ -43,8 +43,10 @@ temps = (0.5, 1.0, 2.0, 4.0, 8.0)
 if context.strip():
     soft = soft_targets(teacher, context[-limits().max_prompt_chars :], temps)
     st.plotly_chart(soft_target_chart(soft.chars, soft.temperatures, soft.probs), key="distill.soft_chart")
-    st.caption("T = 1 is the teacher's own distribution; higher T flattens it, so the small probabilities of "
-               "plausible alternatives become visible and carry signal to the student.")
+    st.caption(
+        "T = 1 is the teacher's own distribution; higher T flattens it, so the small probabilities of "
+        "plausible alternatives become visible and carry signal to the student."
+    )
 
 st.subheader("Train two students")
 n_train = len(corpus.train)
@@ -52,7 +54,10 @@ sizes = [s for s in (10_000, 20_000, 50_000, 100_000, 200_000) if s < n_train] +
 c1, c2 = st.columns(2)
 preset = c1.selectbox("Student", list(PRESETS), format_func=lambda k: PRESETS[k].label, key="distill.preset")
 transfer = c2.select_slider(
-    "Student's data (transfer set)", sizes, value=50_000, key="distill.transfer",
+    "Student's data (transfer set)",
+    sizes,
+    value=50_000,
+    key="distill.transfer",
     format_func=lambda n: f"{n / 1000:.0f} K chars ({n / n_train:.0%} of the training text)",
 )
 c3, c4, c5 = st.columns(3)
@@ -121,14 +126,19 @@ if result is not None:
     for flag, who in ((result.distilled_diverged, "distilled"), (result.baseline_diverged, "hard-label")):
         if flag:
             st.error(f"The {who} student's loss became NaN or infinite (diverged); try a lower T or fewer steps.")
-    st.dataframe(distill_table(result), hide_index=True, key="distill.table", column_config={
-        "held-out accuracy": st.column_config.NumberColumn(format="%.3f"),
-        "perplexity": st.column_config.NumberColumn(format="%.2f"),
-        "ms per character": st.column_config.NumberColumn(format="%.2f"),
-        "% of teacher params": st.column_config.NumberColumn(format="%.1f"),
-        "% of teacher accuracy": st.column_config.NumberColumn(format="%.1f"),
-        "stored (KB, fp32)": st.column_config.NumberColumn(format="%.0f"),
-    })
+    st.dataframe(
+        distill_table(result),
+        hide_index=True,
+        key="distill.table",
+        column_config={
+            "held-out accuracy": st.column_config.NumberColumn(format="%.3f"),
+            "perplexity": st.column_config.NumberColumn(format="%.2f"),
+            "ms per character": st.column_config.NumberColumn(format="%.2f"),
+            "% of teacher params": st.column_config.NumberColumn(format="%.1f"),
+            "% of teacher accuracy": st.column_config.NumberColumn(format="%.1f"),
+            "stored (KB, fp32)": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
     gap = 100 * (result.distilled.accuracy - result.baseline.accuracy)
     verdict = "beat" if gap > 0 else "did not beat"
     st.markdown(
@@ -138,8 +148,10 @@ if result is not None:
     )
     curves = {"distilled": result.distilled_ce, "hard labels": result.baseline_ce}
     st.plotly_chart(loss_chart(curves, result.val_curve, result.steps_done), key="distill.final_chart")
-    st.caption("Training-batch loss falling while held-out loss rises means the student is memorising its "
-               "small transfer set; soft targets slow that down.")
+    st.caption(
+        "Training-batch loss falling while held-out loss rises means the student is memorising its "
+        "small transfer set; soft targets slow that down."
+    )
 
     @st.cache_data(show_spinner="Writing samples…", max_entries=32)
     def samples(run_key: str, prompt: str) -> dict[str, str] | None:

@@ -19,8 +19,7 @@ from slm_lib.catalog.cards import get_card
 from slm_lib.catalog.memory import QUANTS, estimate_memory
 
 STEPS = [0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 50.0, 500.0]
-SORTS = {"params": "Size", "mmlu": "MMLU (5-shot)", "context": "Context", "release": "Release",
-         "name": "Name"}
+SORTS = {"params": "Size", "mmlu": "MMLU (5-shot)", "context": "Context", "release": "Release", "name": "Name"}
 
 
 def _step(raw: str) -> float:
@@ -66,8 +65,11 @@ page_header(
 )
 init_from_query(SPECS)
 opts = catalog.options(cards)
-for key, name in (("gallery.license", "license_kinds"), ("gallery.modality", "modalities"),
-                  ("gallery.technique", "techniques")):
+for key, name in (
+    ("gallery.license", "license_kinds"),
+    ("gallery.modality", "modalities"),
+    ("gallery.technique", "techniques"),
+):
     st.session_state[key] = [v for v in st.session_state[key] if v in opts[name]]
 if st.session_state["gallery.language"] not in ["Any", *opts["languages"]]:
     st.session_state["gallery.language"] = "Any"
@@ -76,11 +78,11 @@ with st.sidebar:
     st.subheader("Filters")
     lo = st.select_slider("Smallest size (billion parameters)", STEPS, key="gallery.pmin")
     hi = st.select_slider("Largest size (billion parameters)", STEPS, key="gallery.pmax")
-    fit_gb = st.number_input("Fits in (GB, 0 = any)", min_value=0.0, max_value=10_000.0, step=1.0,
-                             key="gallery.fit_gb")
+    fit_gb = st.number_input("Fits in (GB, 0 = any)", min_value=0.0, max_value=10_000.0, step=1.0, key="gallery.fit_gb")
     quant = quant_picker("gallery.quant")
-    ctx = int(st.number_input("Context you need (tokens)", min_value=1, max_value=1_000_000, step=1024,
-                              key="gallery.ctx"))
+    ctx = int(
+        st.number_input("Context you need (tokens)", min_value=1, max_value=1_000_000, step=1024, key="gallery.ctx")
+    )
     kinds = st.multiselect("License", opts["license_kinds"], key="gallery.license")
     mods = st.multiselect("Accepts", opts["modalities"], key="gallery.modality")
     lang = st.selectbox("Language", ["Any", *opts["languages"]], key="gallery.language")
@@ -122,10 +124,12 @@ st.markdown(f"**{len(shown)}** of {len(cards)} models match.")
 if unknown:
     st.caption(f"Hidden because a number the memory check needs is not published: {', '.join(unknown)}.")
 if not shown:
-    st.info("No model matches these filters. Widen the parameter range, raise the memory, or use a smaller "
-            "quantization or context.")
+    st.info(
+        "No model matches these filters. Widen the parameter range, raise the memory, or use a smaller "
+        "quantization or context."
+    )
 for start in range(0, len(shown), 3):
-    for col, card in zip(st.columns(3), shown[start:start + 3], strict=False):
+    for col, card in zip(st.columns(3), shown[start : start + 3], strict=False):
         with col.container(border=True):
             st.markdown(f"**{card.name}**" + (" · :red[LLM]" if card.is_llm else ""))
             st.caption(f"{card.vendor} · {short_facts(card)}")
@@ -135,7 +139,8 @@ for start in range(0, len(shown), 3):
                 st.markdown(f"Needs **{total}** at {quant}, {ctx:,} tokens")
             if card.ollama_pull:
                 st.code(card.ollama_pull, language="bash")
-            st.button("Open card", key=f"gallery.open.{card.id}",
-                      on_click=lambda i=card.id: st.query_params.update(model=i))
+            st.button(
+                "Open card", key=f"gallery.open.{card.id}", on_click=lambda i=card.id: st.query_params.update(model=i)
+            )
 
 show_code(catalog.by_params, estimate_memory)

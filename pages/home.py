@@ -15,15 +15,24 @@ page_header(
 
 st.header("How SLMs are made from large models")
 TECHNIQUES = [
-    ("Knowledge distillation", "pages/distillation.py",
-     "A small *student* learns to imitate a large *teacher's* output probabilities, not just the right answer. "
-     "Gemma 2 2B and Llama 3.2 1B/3B were trained this way."),
-    ("Pruning", "pages/pruning.py",
-     "Remove the weights, neurons or attention heads that matter least. Only *structured* pruning makes "
-     "the matrices smaller and the model faster; zeros alone do not."),
-    ("Quantization", "pages/quantization.py",
-     "Store each weight in 8, 4 or fewer bits instead of 32. Memory drops 4-8x; accuracy drops a little, "
-     "more so below 4 bits."),
+    (
+        "Knowledge distillation",
+        "pages/distillation.py",
+        "A small *student* learns to imitate a large *teacher's* output probabilities, not just the right answer. "
+        "Gemma 2 2B and Llama 3.2 1B/3B were trained this way.",
+    ),
+    (
+        "Pruning",
+        "pages/pruning.py",
+        "Remove the weights, neurons or attention heads that matter least. Only *structured* pruning makes "
+        "the matrices smaller and the model faster; zeros alone do not.",
+    ),
+    (
+        "Quantization",
+        "pages/quantization.py",
+        "Store each weight in 8, 4 or fewer bits instead of 32. Memory drops 4-8x; accuracy drops a little, "
+        "more so below 4 bits.",
+    ),
 ]
 for col, (name, page, text) in zip(st.columns(3), TECHNIQUES, strict=True):
     with col.container(border=True):

@@ -18,8 +18,13 @@ cards = cards_or_fail()
 by_id = {c.id: c for c in cards}
 if "compare.models" not in st.session_state:
     st.session_state["compare.models"] = ["llama-3.2-3b", "phi-3.5-mini", "gemma-2-2b"]
-chosen = st.multiselect("Models (2 to 4)", list(by_id), key="compare.models", max_selections=4,
-                        format_func=lambda i: by_id[i].name + (" (LLM)" if by_id[i].is_llm else ""))
+chosen = st.multiselect(
+    "Models (2 to 4)",
+    list(by_id),
+    key="compare.models",
+    max_selections=4,
+    format_func=lambda i: by_id[i].name + (" (LLM)" if by_id[i].is_llm else ""),
+)
 if len(chosen) < 2:
     st.info("Pick at least two models to compare.")
     st.stop()
@@ -29,8 +34,9 @@ col_q, col_c = st.columns(2)
 with col_q:
     quant = quant_picker("compare.quant")
 with col_c:
-    ctx = int(st.number_input("Context (tokens)", min_value=1, max_value=1_000_000, value=4096, step=1024,
-                              key="compare.ctx"))
+    ctx = int(
+        st.number_input("Context (tokens)", min_value=1, max_value=1_000_000, value=4096, step=1024, key="compare.ctx")
+    )
 
 rows: dict[str, dict[str, str]] = {}  # fact -> model name -> "value [source](url)"
 for card in picked:
@@ -38,8 +44,11 @@ for card in picked:
         rows.setdefault(fact, {})[card.name] = value if src == NOT_PUBLISHED else f"{value} {src}"
     try:
         est = estimate_memory(card, quant, ctx)
-        need = (f"{est.total_gb:.1f} GB" if est.total_gb is not None
-                else f"KV cache not published; weights {est.weights_gb:.1f} GB")
+        need = (
+            f"{est.total_gb:.1f} GB"
+            if est.total_gb is not None
+            else f"KV cache not published; weights {est.weights_gb:.1f} GB"
+        )
     except ValueError as exc:  # context above this model's maximum, or size undisclosed
         need = str(exc)
     rows.setdefault("Memory needed", {})[card.name] = need
@@ -47,8 +56,10 @@ for card in picked:
     rows.setdefault("Ollama", {})[card.name] = pull
 header = [c.name for c in picked]
 lines = ["| fact | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
-lines += [f"| {fact} | " + " | ".join(by_model.get(n, "not published") for n in header) + " |"
-          for fact, by_model in rows.items()]
+lines += [
+    f"| {fact} | " + " | ".join(by_model.get(n, "not published") for n in header) + " |"
+    for fact, by_model in rows.items()
+]
 st.subheader("Facts")
 st.markdown("\n".join(lines))
 st.caption(f"Memory at {quant} with a {ctx:,}-token context, KV cache and a 10% allowance included.")
@@ -59,8 +70,11 @@ shared = [n for n in names if sum(n in c.benchmarks for c in picked) >= 2]
 show = st.multiselect("Benchmarks", names, default=shared or names, key="compare.benchmarks")
 if show:
     st.plotly_chart(benchmark_figure(picked, show), key="compare.bench_chart")
-missing = [f"{c.name}: {', '.join(n for n in show if n not in c.benchmarks)}" for c in picked
-           if any(n not in c.benchmarks for n in show)]
+missing = [
+    f"{c.name}: {', '.join(n for n in show if n not in c.benchmarks)}"
+    for c in picked
+    if any(n not in c.benchmarks for n in show)
+]
 if missing:
     st.caption("Not published (so no bar): " + "; ".join(missing) + ".")
 

@@ -25,23 +25,33 @@ chat_ui.example_picker()
 question = st.text_area("Question", key="playground.question", height=90, max_chars=caps.max_prompt_chars)
 with st.expander("Prompt template, system prompt and generation options"):
     template = st.text_area(
-        "Prompt template (must contain {question})", key="playground.template", height=100,
+        "Prompt template (must contain {question})",
+        key="playground.template",
+        height=100,
         help="The source article's LangChain template by default. Write literal braces as {{ }}.",
     )
     system = st.text_area("System prompt (optional)", key="playground.system", height=68)
     c1, c2, c3 = st.columns(3)
-    temperature = c1.slider("Temperature", 0.0, 2.0, 0.0, 0.05, key="playground.temperature",
-                            help="0 = greedy: the same answer every time.")
-    max_tokens = c2.number_input("Max new tokens", 1, caps.max_new_tokens, min(256, caps.max_new_tokens),
-                                 key="playground.max_tokens")
+    temperature = c1.slider(
+        "Temperature", 0.0, 2.0, 0.0, 0.05, key="playground.temperature", help="0 = greedy: the same answer every time."
+    )
+    max_tokens = c2.number_input(
+        "Max new tokens", 1, caps.max_new_tokens, min(256, caps.max_new_tokens), key="playground.max_tokens"
+    )
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="playground.seed")
 
 choices = chat_ui.model_choices(host, installed)
-models = st.multiselect("Models to compare", list(choices), format_func=lambda m: choices.get(m, m),
-                        key="playground.models", max_selections=6,
-                        placeholder="Pick Ollama and on-board models")
-reference = st.text_area("Reference answer (optional: scores each answer by similarity)",
-                         key="playground.reference", height=90)
+models = st.multiselect(
+    "Models to compare",
+    list(choices),
+    format_func=lambda m: choices.get(m, m),
+    key="playground.models",
+    max_selections=6,
+    placeholder="Pick Ollama and on-board models",
+)
+reference = st.text_area(
+    "Reference answer (optional: scores each answer by similarity)", key="playground.reference", height=90
+)
 b1, b2 = st.columns([1, 5])
 run = b1.button("Compare", type="primary", key="playground.run", disabled=not models)
 b2.button("Stop", key="playground.stop", help="Stops the comparison; answers finished so far are dropped.")
@@ -62,8 +72,12 @@ if run:
     options = ChatOptions(temperature=float(temperature), max_new_tokens=int(max_tokens), seed=int(seed))
     answers = chat_ui.run_comparison(models, host, messages, options, choices)
     st.session_state["playground.result"] = {  # one assignment: a stopped run leaves no half result
-        "answers": answers, "labels": choices, "options": options,
-        "template": template, "question": question, "system": system,
+        "answers": answers,
+        "labels": choices,
+        "options": options,
+        "template": template,
+        "question": question,
+        "system": system,
     }
     st.rerun()
 
@@ -82,10 +96,11 @@ if result:
         shown_host = prompting.SNIPPET_HOST if settings.is_hosted() or host is None else host
         args = (result["template"], result["question"])
         st.markdown("With the official `ollama` client (`pip install ollama`): the same messages and options.")
-        st.code(prompting.ollama_snippet(ollama_models, *args, result["system"], result["options"], shown_host),
-                language="python")
+        st.code(
+            prompting.ollama_snippet(ollama_models, *args, result["system"], result["options"], shown_host),
+            language="python",
+        )
         st.markdown("The source article's LangChain chain (`pip install langchain-ollama`), first model:")
-        st.code(prompting.langchain_snippet(ollama_models[0], *args, result["options"], shown_host),
-                language="python")
+        st.code(prompting.langchain_snippet(ollama_models[0], *args, result["options"], shown_host), language="python")
 
 show_code(prompting.build_messages, similarity.embed, similarity.score_details)

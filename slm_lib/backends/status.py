@@ -58,7 +58,9 @@ def ollama_status(host: str | None = None, timeout_s: float = 2.0) -> BackendSta
     where = getattr(backend, "host", host)
     if not models:
         return BackendStatus(
-            "Ollama", True, f"reachable at {where}, but no models are installed.",
+            "Ollama",
+            True,
+            f"reachable at {where}, but no models are installed.",
             "Pull one, e.g. `ollama pull llama3.2:1b` (or use the Playground's pull buttons).",
         )
     return BackendStatus("Ollama", True, f"reachable at {where} with {len(models)} model(s).", models=models)

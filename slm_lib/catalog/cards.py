@@ -192,8 +192,9 @@ def _benchmarks(raw: Mapping[str, Any], sources: Mapping[str, str], where: str) 
         if name in out:
             raise CatalogError(f"{at}: benchmark {name!r} appears twice")
         note = item.get("note", "")
-        out[name] = Benchmark(name, float(score), shots, note if isinstance(note, str) else "",
-                              _cite(item.get("source"), sources, at))
+        out[name] = Benchmark(
+            name, float(score), shots, note if isinstance(note, str) else "", _cite(item.get("source"), sources, at)
+        )
     return out
 
 
@@ -213,8 +214,13 @@ def _card(raw: Mapping[str, Any], sources: Mapping[str, str], index: int) -> Mod
     numbers = {n: _number(raw, n, where) for n in _RANGES}
     strings = {n: _strings(raw, n, where) for n in ("modalities", "languages", "techniques", "strengths")}
     # Every published fact needs a citation; unknowns (None / empty) need none.
-    facts = {**numbers, **strings, "license": raw.get("license"), "release": raw.get("release"),
-             "ollama_tag": raw.get("ollama_tag")}
+    facts = {
+        **numbers,
+        **strings,
+        "license": raw.get("license"),
+        "release": raw.get("release"),
+        "ollama_tag": raw.get("ollama_tag"),
+    }
     for name, value in facts.items():
         if value not in (None, ()) and name not in resolved:
             raise CatalogError(f"{where}: field {name!r} has a value but no entry in 'sources'")
@@ -279,6 +285,7 @@ def get_card(cards: Iterable[ModelCard], model_id: str) -> ModelCard:
 
 
 # ---- filters: pure, order-preserving, never mutate their input ----
+
 
 def license_kind(card: ModelCard) -> str:
     """'permissive' (Apache-2.0, MIT), 'open weights, custom terms', or 'proprietary'."""

@@ -41,19 +41,23 @@ def params_vs_mmlu_figure(cards: Iterable[ModelCard]) -> go.Figure:
     shown = [c for c in cards if c.params_b is not None and c.mmlu is not None]
     for kind in ("SLM", "LLM"):
         group = [c for c in shown if _kind(c) == kind]
-        fig.add_trace(go.Scatter(
-            x=[c.params_b for c in group],
-            y=[c.mmlu.score for c in group],  # type: ignore[union-attr]
-            mode="markers+text",
-            name=kind,
-            text=[c.name for c in group],
-            textposition="top center",
-            marker={"size": 11, "color": _COLORS[kind], "symbol": "circle" if kind == "SLM" else "diamond"},
-            customdata=[[c.mmlu.label(), c.mmlu.source, c.release or "not published"]  # type: ignore[union-attr]
-                        for c in group],
-            hovertemplate="<b>%{text}</b><br>%{x:.3g} B parameters<br>MMLU %{customdata[0]}"
-                          "<br>source: %{customdata[1]}<br>released: %{customdata[2]}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[c.params_b for c in group],
+                y=[c.mmlu.score for c in group],  # type: ignore[union-attr]
+                mode="markers+text",
+                name=kind,
+                text=[c.name for c in group],
+                textposition="top center",
+                marker={"size": 11, "color": _COLORS[kind], "symbol": "circle" if kind == "SLM" else "diamond"},
+                customdata=[
+                    [c.mmlu.label(), c.mmlu.source, c.release or "not published"]  # type: ignore[union-attr]
+                    for c in group
+                ],
+                hovertemplate="<b>%{text}</b><br>%{x:.3g} B parameters<br>MMLU %{customdata[0]}"
+                "<br>source: %{customdata[1]}<br>released: %{customdata[2]}<extra></extra>",
+            )
+        )
     fig.update_xaxes(type="log", title="parameters (billions, log scale)")
     fig.update_yaxes(title="MMLU, 5-shot (%)")
     fig.update_layout(title="Size vs knowledge: published 5-shot MMLU", legend_title_text="")
@@ -65,8 +69,10 @@ def params_vs_mmlu_caption(cards: Iterable[ModelCard]) -> str:
     cards = list(cards)
     no_params = [c.name for c in cards if c.params_b is None]
     no_mmlu = [c.name for c in cards if c.params_b is not None and c.mmlu is None]
-    parts = ["Each point is a published score from the model's own card or report; harnesses differ "
-             "(base vs instruct, vendor vs third-party evaluation), so small gaps mean little."]
+    parts = [
+        "Each point is a published score from the model's own card or report; harnesses differ "
+        "(base vs instruct, vendor vs third-party evaluation), so small gaps mean little."
+    ]
     if no_params:
         parts.append(f"Not shown because the parameter count is undisclosed: {', '.join(no_params)}.")
     if no_mmlu:
@@ -83,17 +89,18 @@ def weights_memory_figure(cards: Iterable[ModelCard]) -> go.Figure:
     shown = sorted((c for c in cards if c.params_b is not None), key=lambda c: c.params_b or 0.0)
     fig = go.Figure()
     for label, bits in WEIGHT_BITS.items():
-        fig.add_trace(go.Bar(
-            x=[c.name for c in shown],
-            y=[c.params_b * bits / 8 for c in shown],  # billions of params x bytes each = GB
-            name=label,
-            customdata=[[c.params_b, _kind(c)] for c in shown],
-            hovertemplate="<b>%{x}</b> (%{customdata[1]})<br>%{customdata[0]:.3g} B parameters<br>"
-                          f"{label}: " + "%{y:.2f} GB<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=[c.name for c in shown],
+                y=[c.params_b * bits / 8 for c in shown],  # billions of params x bytes each = GB
+                name=label,
+                customdata=[[c.params_b, _kind(c)] for c in shown],
+                hovertemplate="<b>%{x}</b> (%{customdata[1]})<br>%{customdata[0]:.3g} B parameters<br>"
+                f"{label}: " + "%{y:.2f} GB<extra></extra>",
+            )
+        )
     fig.update_yaxes(type="log", title="GB to hold the weights (log scale)")
-    fig.update_layout(barmode="group", title="Memory for the weights alone, by precision",
-                      xaxis_tickangle=-40)
+    fig.update_layout(barmode="group", title="Memory for the weights alone, by precision", xaxis_tickangle=-40)
     return fig
 
 
@@ -104,14 +111,16 @@ def benchmark_figure(cards: Sequence[ModelCard], names: Sequence[str] | None = N
     fig = go.Figure()
     for card in cards:
         present = [n for n in names if n in card.benchmarks]
-        fig.add_trace(go.Bar(
-            x=present,
-            y=[card.benchmarks[n].score for n in present],
-            name=card.name,
-            customdata=[[card.benchmarks[n].label(), card.benchmarks[n].source] for n in present],
-            hovertemplate="<b>" + card.name + "</b><br>%{x}: %{customdata[0]}<br>source: %{customdata[1]}"
-                          "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=present,
+                y=[card.benchmarks[n].score for n in present],
+                name=card.name,
+                customdata=[[card.benchmarks[n].label(), card.benchmarks[n].source] for n in present],
+                hovertemplate="<b>" + card.name + "</b><br>%{x}: %{customdata[0]}<br>source: %{customdata[1]}"
+                "<extra></extra>",
+            )
+        )
     fig.update_yaxes(title="score (%)", range=[0, 100])
     fig.update_layout(barmode="group", title="Published benchmark scores (shots and harnesses differ)")
     return fig
@@ -126,7 +135,11 @@ def memory_breakdown_figure(estimates: Sequence[MemoryEstimate], labels: Sequenc
         ("KV cache", [e.kv_cache_gb or 0.0 for e in estimates]),
         ("allowance (10%, assumed)", [e.overhead_gb for e in estimates]),
     )
-    fig = go.Figure([go.Bar(x=list(labels), y=ys, name=name, hovertemplate="%{x}: %{y:.2f} GB<extra></extra>")
-                     for name, ys in parts])
+    fig = go.Figure(
+        [
+            go.Bar(x=list(labels), y=ys, name=name, hovertemplate="%{x}: %{y:.2f} GB<extra></extra>")
+            for name, ys in parts
+        ]
+    )
     fig.update_layout(barmode="stack", title="Estimated memory by quantization", yaxis_title="GB")
     return fig

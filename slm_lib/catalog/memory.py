@@ -66,22 +66,54 @@ class QuantPreset:
     source: str
 
 
-QUANTS: dict[str, QuantPreset] = {q.name: q for q in (
-    QuantPreset("fp16", 16.0, "Every weight is a 16-bit float: the reference quality and the most memory.",
-                _QUANTIZE_README),
-    QuantPreset("q8_0", 8.5, "8-bit integers with one scale per block of 32 weights: half of fp16, and on "
-                "Llama 3 8B perplexity rose by only 0.003.", _BOTH),
-    QuantPreset("q6_K", 6.56, "About 6.5 bits per weight in llama.cpp's 'K' super-blocks: hard to tell apart "
-                "from fp16.", _QUANTIZE_README),
-    QuantPreset("q5_K_M", 5.70, "About 5.7 bits; 'M' keeps the most sensitive tensors at higher precision. "
-                "(Bits derived from its 5.33 GiB vs 14.97 GiB fp16 file for Llama 3 8B.)", _PPL_README),
-    QuantPreset("q4_K_M", 4.89, "The usual default download: about 4.9 bits per weight, a small quality loss "
-                "(+0.18 perplexity on Llama 3 8B) for a quarter of the fp16 size.", _BOTH),
-    QuantPreset("q4_0", 4.64, "Plain 4-bit blocks with one scale each: a bit smaller than q4_K_M but worse "
-                "(+0.47 perplexity on Llama 3 8B). (Bits derived from its 4.34 GiB file.)", _PPL_README),
-    QuantPreset("q2_K", 3.16, "About 3 bits: fits almost anywhere, but quality collapses (Llama 3 8B "
-                "perplexity 6.23 -> 9.75).", _BOTH),
-)}
+QUANTS: dict[str, QuantPreset] = {
+    q.name: q
+    for q in (
+        QuantPreset(
+            "fp16", 16.0, "Every weight is a 16-bit float: the reference quality and the most memory.", _QUANTIZE_README
+        ),
+        QuantPreset(
+            "q8_0",
+            8.5,
+            "8-bit integers with one scale per block of 32 weights: half of fp16, and on "
+            "Llama 3 8B perplexity rose by only 0.003.",
+            _BOTH,
+        ),
+        QuantPreset(
+            "q6_K",
+            6.56,
+            "About 6.5 bits per weight in llama.cpp's 'K' super-blocks: hard to tell apart from fp16.",
+            _QUANTIZE_README,
+        ),
+        QuantPreset(
+            "q5_K_M",
+            5.70,
+            "About 5.7 bits; 'M' keeps the most sensitive tensors at higher precision. "
+            "(Bits derived from its 5.33 GiB vs 14.97 GiB fp16 file for Llama 3 8B.)",
+            _PPL_README,
+        ),
+        QuantPreset(
+            "q4_K_M",
+            4.89,
+            "The usual default download: about 4.9 bits per weight, a small quality loss "
+            "(+0.18 perplexity on Llama 3 8B) for a quarter of the fp16 size.",
+            _BOTH,
+        ),
+        QuantPreset(
+            "q4_0",
+            4.64,
+            "Plain 4-bit blocks with one scale each: a bit smaller than q4_K_M but worse "
+            "(+0.47 perplexity on Llama 3 8B). (Bits derived from its 4.34 GiB file.)",
+            _PPL_README,
+        ),
+        QuantPreset(
+            "q2_K",
+            3.16,
+            "About 3 bits: fits almost anywhere, but quality collapses (Llama 3 8B perplexity 6.23 -> 9.75).",
+            _BOTH,
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -94,24 +126,59 @@ class DevicePreset:
     source: str | None
 
 
-DEVICES: dict[str, DevicePreset] = {d.id: d for d in (
-    DevicePreset("pi5-8gb", "Raspberry Pi 5 (8 GB)", 8, 17.1,
-                 "LPDDR4X-4267 on a 32-bit bus: 4267 MT/s x 4 bytes (theoretical peak)",
-                 "https://www.raspberrypi.com/products/raspberry-pi-5/"),
-    DevicePreset("phone-8gb", "Phone (8 GB LPDDR5X)", 8, 68.3,
-                 "LPDDR5X-8533 on a 64-bit bus, typical of 2024 flagship phones (assumption): "
-                 "8533 MT/s x 8 bytes",
-                 "JEDEC JESD209-5B (LPDDR5X)"),
-    DevicePreset("laptop-16gb", "Laptop (16 GB DDR5)", 16, 89.6,
-                 "DDR5-5600, two 64-bit channels: 5600 MT/s x 16 bytes (theoretical peak)",
-                 "JEDEC JESD79-5 (DDR5)"),
-    DevicePreset("mac-m4-16gb", "Mac mini M4 (16 GB)", 16, 120.0, "Apple's published memory bandwidth",
-                 "https://www.apple.com/mac-mini/specs/"),
-    DevicePreset("gpu-24gb", "Desktop with a 24 GB GPU (RTX 4090)", 24, 1008.0, _NVIDIA,
-                 "https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4090/"),
-    DevicePreset("h100-80gb", "Data-centre GPU (H100 SXM 80 GB)", 80, 3350.0, _NVIDIA,
-                 "https://www.nvidia.com/en-us/data-center/h100/"),
-)}
+DEVICES: dict[str, DevicePreset] = {
+    d.id: d
+    for d in (
+        DevicePreset(
+            "pi5-8gb",
+            "Raspberry Pi 5 (8 GB)",
+            8,
+            17.1,
+            "LPDDR4X-4267 on a 32-bit bus: 4267 MT/s x 4 bytes (theoretical peak)",
+            "https://www.raspberrypi.com/products/raspberry-pi-5/",
+        ),
+        DevicePreset(
+            "phone-8gb",
+            "Phone (8 GB LPDDR5X)",
+            8,
+            68.3,
+            "LPDDR5X-8533 on a 64-bit bus, typical of 2024 flagship phones (assumption): 8533 MT/s x 8 bytes",
+            "JEDEC JESD209-5B (LPDDR5X)",
+        ),
+        DevicePreset(
+            "laptop-16gb",
+            "Laptop (16 GB DDR5)",
+            16,
+            89.6,
+            "DDR5-5600, two 64-bit channels: 5600 MT/s x 16 bytes (theoretical peak)",
+            "JEDEC JESD79-5 (DDR5)",
+        ),
+        DevicePreset(
+            "mac-m4-16gb",
+            "Mac mini M4 (16 GB)",
+            16,
+            120.0,
+            "Apple's published memory bandwidth",
+            "https://www.apple.com/mac-mini/specs/",
+        ),
+        DevicePreset(
+            "gpu-24gb",
+            "Desktop with a 24 GB GPU (RTX 4090)",
+            24,
+            1008.0,
+            _NVIDIA,
+            "https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4090/",
+        ),
+        DevicePreset(
+            "h100-80gb",
+            "Data-centre GPU (H100 SXM 80 GB)",
+            80,
+            3350.0,
+            _NVIDIA,
+            "https://www.nvidia.com/en-us/data-center/h100/",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -131,25 +198,35 @@ MEASURED: tuple[MeasuredSpeed, ...] = (
     MeasuredSpeed("llama-3.2-3b", "Raspberry Pi 5 8GB (CPU)", "Ollama llama3.2:3b", 4.61, _README),
     MeasuredSpeed("llama-3.2-3b", "Raspberry Pi 5 16GB (CPU)", "Ollama llama3.2:3b", 4.88, _README),
     MeasuredSpeed("llama-3.2-3b", "Intel N150 (CPU)", "llama3.2:3b", 9.06, _README),
-    MeasuredSpeed("llama-3.2-3b", "Intel i3-1315U, 2 threads", "llama-bench tg128, Q4_K_M", 11.05,
-                  "https://github.com/geerlingguy/sbc-reviews/issues/107"),
-    MeasuredSpeed("llama-3.2-3b", "Intel i5-4278U (2014 MacBook Pro), 2 threads",
-                  "llama-bench tg128, Q4_K_M", 7.68,
-                  _ISSUES),
-    MeasuredSpeed("llama-3.2-3b", "Ryzen AI 5 340 (Framework 13, CPU)", "Ollama llama3.2:3b", 23.81,
-                  _ISSUES),
-    MeasuredSpeed("llama-3.2-3b", "OnePlus 12 phone (CPU)", "ExecuTorch, SpinQuant 4-bit", 19.7,
-                  _L32.format("3B")),
-    MeasuredSpeed("llama-3.2-3b", "OnePlus 12 phone (CPU)", "ExecuTorch, BF16", 7.6,
-                  _L32.format("3B")),
-    MeasuredSpeed("llama-3.2-1b", "OnePlus 12 phone (CPU)", "ExecuTorch, SpinQuant 4-bit", 50.2,
-                  _L32.format("1B")),
-    MeasuredSpeed("llama-3.2-1b", "OnePlus 12 phone (CPU)", "ExecuTorch, BF16", 19.2,
-                  _L32.format("1B")),
-    MeasuredSpeed("llama-3.1-8b", "Intel i5-1135G7 (CPU)", "llama-bench tg128, Q4_K_M", 6.86,
-                  "https://github.com/brand-o/normiebench (issues #46, #38)"),
-    MeasuredSpeed("llama-3.1-8b", "Intel N100 (CPU)", "llama-bench tg128, Q4_K_M", 3.01,
-                  "https://github.com/brand-o/normiebench (issues #46, #38)"),
+    MeasuredSpeed(
+        "llama-3.2-3b",
+        "Intel i3-1315U, 2 threads",
+        "llama-bench tg128, Q4_K_M",
+        11.05,
+        "https://github.com/geerlingguy/sbc-reviews/issues/107",
+    ),
+    MeasuredSpeed(
+        "llama-3.2-3b", "Intel i5-4278U (2014 MacBook Pro), 2 threads", "llama-bench tg128, Q4_K_M", 7.68, _ISSUES
+    ),
+    MeasuredSpeed("llama-3.2-3b", "Ryzen AI 5 340 (Framework 13, CPU)", "Ollama llama3.2:3b", 23.81, _ISSUES),
+    MeasuredSpeed("llama-3.2-3b", "OnePlus 12 phone (CPU)", "ExecuTorch, SpinQuant 4-bit", 19.7, _L32.format("3B")),
+    MeasuredSpeed("llama-3.2-3b", "OnePlus 12 phone (CPU)", "ExecuTorch, BF16", 7.6, _L32.format("3B")),
+    MeasuredSpeed("llama-3.2-1b", "OnePlus 12 phone (CPU)", "ExecuTorch, SpinQuant 4-bit", 50.2, _L32.format("1B")),
+    MeasuredSpeed("llama-3.2-1b", "OnePlus 12 phone (CPU)", "ExecuTorch, BF16", 19.2, _L32.format("1B")),
+    MeasuredSpeed(
+        "llama-3.1-8b",
+        "Intel i5-1135G7 (CPU)",
+        "llama-bench tg128, Q4_K_M",
+        6.86,
+        "https://github.com/brand-o/normiebench (issues #46, #38)",
+    ),
+    MeasuredSpeed(
+        "llama-3.1-8b",
+        "Intel N100 (CPU)",
+        "llama-bench tg128, Q4_K_M",
+        3.01,
+        "https://github.com/brand-o/normiebench (issues #46, #38)",
+    ),
 )
 
 
@@ -194,8 +271,7 @@ def _check_context(card: ModelCard, context_tokens: int) -> None:
     if isinstance(context_tokens, bool) or not isinstance(context_tokens, int) or context_tokens < 1:
         raise ValueError(f"context length must be a whole number of tokens >= 1, got {context_tokens!r}")
     if card.context_tokens is not None and context_tokens > card.context_tokens:
-        raise ValueError(f"context {context_tokens:,} tokens is above {card.name}'s maximum of "
-                         f"{card.context_tokens:,}")
+        raise ValueError(f"context {context_tokens:,} tokens is above {card.name}'s maximum of {card.context_tokens:,}")
 
 
 def kv_cache_bytes(card: ModelCard, context_tokens: int, kv_bits: int = 16) -> int | None:
@@ -215,8 +291,9 @@ def kv_cache_bytes(card: ModelCard, context_tokens: int, kv_bits: int = 16) -> i
     return 2 * card.n_layers * card.n_kv_heads * card.head_dim * context_tokens * kv_bits // 8
 
 
-def estimate_memory(card: ModelCard, weight_bits: str | float, context_tokens: int,
-                    kv_bits: int = 16) -> MemoryEstimate:
+def estimate_memory(
+    card: ModelCard, weight_bits: str | float, context_tokens: int, kv_bits: int = 16
+) -> MemoryEstimate:
     """Weights + KV cache + allowance for one model at a quantization and context length.
 
     Raises:
@@ -251,12 +328,14 @@ def custom_device(memory_gb: float, bandwidth_gb_s: float | None = None) -> Devi
         raise ValueError(f"device memory must be above 0 GB (and at most 10,000), got {memory_gb!r}")
     if bandwidth_gb_s is not None and not 0 < bandwidth_gb_s <= 100_000:
         raise ValueError(f"memory bandwidth must be above 0 GB/s, got {bandwidth_gb_s!r}")
-    return DevicePreset("custom", f"Your device ({memory_gb:g} GB)", float(memory_gb), bandwidth_gb_s,
-                        "entered by you", None)
+    return DevicePreset(
+        "custom", f"Your device ({memory_gb:g} GB)", float(memory_gb), bandwidth_gb_s, "entered by you", None
+    )
 
 
-def estimate_speed(card: ModelCard, device: DevicePreset, weight_bits: str | float, context_tokens: int,
-                   kv_bits: int = 16) -> SpeedEstimate | None:
+def estimate_speed(
+    card: ModelCard, device: DevicePreset, weight_bits: str | float, context_tokens: int, kv_bits: int = 16
+) -> SpeedEstimate | None:
     """Upper-bound tokens/s = bandwidth / bytes read per token; None without a bandwidth figure."""
     bits = resolve_bits(weight_bits)
     if device.bandwidth_gb_s is None or card.params_b is None:

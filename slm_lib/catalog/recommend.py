@@ -27,7 +27,14 @@ from slm_lib.catalog.memory import (
 )
 
 __all__ = [
-    "LICENSES", "USE_CASES", "ChooserRequest", "Exclusion", "Pick", "Recommendation", "UseCase", "recommend",
+    "LICENSES",
+    "USE_CASES",
+    "ChooserRequest",
+    "Exclusion",
+    "Pick",
+    "Recommendation",
+    "UseCase",
+    "recommend",
 ]
 
 
@@ -40,19 +47,25 @@ class UseCase:
     why: str = ""
 
 
-USE_CASES: dict[str, UseCase] = {u.id: u for u in (
-    UseCase("chat", "Chat assistant", ("MMLU", "IFEval"), why="broad knowledge (MMLU) matters most"),
-    UseCase("summarization", "Summarization", ("MMLU",), why="understanding (MMLU); inputs need context"),
-    UseCase("classification", "Classification", ("MMLU",), why="small, fast models often suffice"),
-    UseCase("translation", "Translation", ("MMLU",), why="the vendor must list your language"),
-    UseCase("code", "Code", ("HumanEval", "MMLU"), why="HumanEval measures code generation"),
-    UseCase("math", "Math", ("GSM8K", "MATH", "MMLU"), why="GSM8K measures grade-school math word problems"),
-    UseCase("edge", "On-device / edge", ("MMLU",),
-            why="keeps at least half the device's memory free for the OS and apps"),
-    UseCase("long-docs", "Long documents", ("RULER-128K", "MMLU"), why="longest context first"),
-    UseCase("vision", "Vision (images)", ("MMMU", "ChartQA"), needs_image=True,
-            why="the model must accept images"),
-)}
+USE_CASES: dict[str, UseCase] = {
+    u.id: u
+    for u in (
+        UseCase("chat", "Chat assistant", ("MMLU", "IFEval"), why="broad knowledge (MMLU) matters most"),
+        UseCase("summarization", "Summarization", ("MMLU",), why="understanding (MMLU); inputs need context"),
+        UseCase("classification", "Classification", ("MMLU",), why="small, fast models often suffice"),
+        UseCase("translation", "Translation", ("MMLU",), why="the vendor must list your language"),
+        UseCase("code", "Code", ("HumanEval", "MMLU"), why="HumanEval measures code generation"),
+        UseCase("math", "Math", ("GSM8K", "MATH", "MMLU"), why="GSM8K measures grade-school math word problems"),
+        UseCase(
+            "edge",
+            "On-device / edge",
+            ("MMLU",),
+            why="keeps at least half the device's memory free for the OS and apps",
+        ),
+        UseCase("long-docs", "Long documents", ("RULER-128K", "MMLU"), why="longest context first"),
+        UseCase("vision", "Vision (images)", ("MMMU", "ChartQA"), needs_image=True, why="the model must accept images"),
+    )
+}
 LICENSES = {
     "any": "Any license (including API-only models)",
     "open-weights": "Open weights (I can download and run it)",
@@ -83,13 +96,10 @@ class ChooserRequest:
         if self.use_case not in USE_CASES:
             raise ValueError(f"unknown use case {self.use_case!r}; choose one of {', '.join(USE_CASES)}")
         custom_device(self.memory_gb, self.bandwidth_gb_s)  # raises for 0 GB RAM etc.
-        if isinstance(self.context_tokens, bool) or not isinstance(self.context_tokens, int) \
-                or self.context_tokens < 1:
-            raise ValueError(f"context length must be a whole number of tokens >= 1, "
-                             f"got {self.context_tokens!r}")
+        if isinstance(self.context_tokens, bool) or not isinstance(self.context_tokens, int) or self.context_tokens < 1:
+            raise ValueError(f"context length must be a whole number of tokens >= 1, got {self.context_tokens!r}")
         if self.license not in LICENSES:
-            raise ValueError(f"unknown license constraint {self.license!r}; "
-                             f"choose one of {', '.join(LICENSES)}")
+            raise ValueError(f"unknown license constraint {self.license!r}; choose one of {', '.join(LICENSES)}")
         resolve_bits(self.quant)  # raises for an unknown quantization name
         if self.kv_bits not in KV_BITS:
             raise ValueError(f"KV-cache bits must be one of {KV_BITS}, got {self.kv_bits!r}")
@@ -127,16 +137,20 @@ class Recommendation:
         """One plain sentence summarising the outcome."""
         req = self.request
         if self.picks:
-            return (f"{len(self.picks)} model(s) fit {req.memory_gb:g} GB at {req.quant} with a "
-                    f"{req.context_tokens:,}-token context.")
+            return (
+                f"{len(self.picks)} model(s) fit {req.memory_gb:g} GB at {req.quant} with a "
+                f"{req.context_tokens:,}-token context."
+            )
         memory = [e for e in self.excluded if e.reason.startswith("needs")]
         closest = f" The closest: {memory[0].card.name} {memory[0].reason}." if memory else ""
         if self.unchecked:
             names = ", ".join(f"{u.card.name} ({u.reason})" for u in self.unchecked)
             closest += f" Not checked, because their architecture is not published: {names}."
-        return (f"Nothing in the catalog fits {req.memory_gb:g} GB at {req.quant} with a "
-                f"{req.context_tokens:,}-token context and your other constraints.{closest} Try a smaller "
-                "quantization (q2_K), a shorter context, more memory, or a looser license/language choice.")
+        return (
+            f"Nothing in the catalog fits {req.memory_gb:g} GB at {req.quant} with a "
+            f"{req.context_tokens:,}-token context and your other constraints.{closest} Try a smaller "
+            "quantization (q2_K), a shorter context, more memory, or a looser license/language choice."
+        )
 
 
 def _best_score(card: ModelCard, use: UseCase) -> tuple[str | None, float | None, str | None]:
@@ -191,8 +205,10 @@ def recommend(cards: Iterable[ModelCard], req: ChooserRequest) -> Recommendation
             continue
         name, score, label = _best_score(card, use)
         spare = req.memory_gb - est.total_gb
-        reasons = [f"fits with {spare:.1f} GB to spare at {req.quant} (needs {est.total_gb:.1f} of "
-                   f"{req.memory_gb:g} GB, KV cache included)"]
+        reasons = [
+            f"fits with {spare:.1f} GB to spare at {req.quant} (needs {est.total_gb:.1f} of "
+            f"{req.memory_gb:g} GB, KV cache included)"
+        ]
         reasons.append(f"{name} {label}" if name else f"no published {' / '.join(use.benchmarks)} score")
         reasons.append(f"context up to {card.context_tokens:,} tokens")
         reasons.append(f"license: {card.license} ({license_kind(card)})")

@@ -376,9 +376,7 @@ class SoftTargets:
 
 
 @torch.inference_mode()
-def soft_targets(
-    teacher: TinyLM, context: str, temperatures: Sequence[float] = (0.5, 1.0, 2.0, 4.0)
-) -> SoftTargets:
+def soft_targets(teacher: TinyLM, context: str, temperatures: Sequence[float] = (0.5, 1.0, 2.0, 4.0)) -> SoftTargets:
     """What "soft targets" are: softmax(logits / T) for the character after ``context``.
 
     Example:

@@ -166,7 +166,7 @@ def ollama_snippet(
     """
     opts = _options_dict(options or ChatOptions())
     messages = build_messages(template, question, system_prompt)
-    return f'''import ollama
+    return f"""import ollama
 
 client = ollama.Client(host={host!r}, timeout=120)
 messages = {messages!r}
@@ -182,7 +182,7 @@ for model in {list(models)!r}:
     tokens_per_s = final.eval_count / max(final.eval_duration, 1) * 1e9
     seconds = final.total_duration / 1e9
     print(f"\\n{{final.eval_count}} tokens, {{tokens_per_s:.1f}} tokens/s, total {{seconds:.2f}} s\\n")
-'''
+"""
 
 
 def langchain_snippet(
@@ -196,7 +196,7 @@ def langchain_snippet(
     validate_template(template)
     opts = options or ChatOptions()
     seed = "" if opts.seed is None else f", seed={opts.seed!r}"
-    return f'''from langchain_core.prompts import ChatPromptTemplate
+    return f"""from langchain_core.prompts import ChatPromptTemplate
 from langchain_ollama.llms import OllamaLLM
 
 template = {template!r}
@@ -208,4 +208,4 @@ model = OllamaLLM(
 chain = prompt | model
 
 print(chain.invoke({{"question": {question!r}}}))
-'''
+"""

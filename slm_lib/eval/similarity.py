@@ -141,22 +141,16 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip(value, -1.0, 1.0)) if np.isfinite(value) else 0.0
 
 
-def score_details(
-    answers: list[str], references: list[str], model: SentenceTransformer | None = None
-) -> list[Score]:
+def score_details(answers: list[str], references: list[str], model: SentenceTransformer | None = None) -> list[Score]:
     """Score each answer against its reference (same lengths) in one embedding batch."""
     if len(answers) != len(references):
         raise ValueError(f"got {len(answers)} answers but {len(references)} references")
     emb = embed(list(answers) + list(references), model)
     n = len(answers)
-    return [
-        Score(cosine(emb.vectors[i], emb.vectors[n + i]), emb.chunks[i], emb.chunks[n + i]) for i in range(n)
-    ]
+    return [Score(cosine(emb.vectors[i], emb.vectors[n + i]), emb.chunks[i], emb.chunks[n + i]) for i in range(n)]
 
 
-def score_batch(
-    answers: list[str], references: list[str], model: SentenceTransformer | None = None
-) -> list[float]:
+def score_batch(answers: list[str], references: list[str], model: SentenceTransformer | None = None) -> list[float]:
     """Scores in [-1, 1] for answer/reference pairs, batched.
 
     Example:

@@ -200,8 +200,13 @@ class _Bytes:
         self.params = 0
 
 
-def build_fast(model: nn.Module, tokenizer: object, name: str, config: CompressConfig | None = None,
-               on_progress: Progress | None = None) -> tuple[FastLlama, int, int, str]:
+def build_fast(
+    model: nn.Module,
+    tokenizer: object,
+    name: str,
+    config: CompressConfig | None = None,
+    on_progress: Progress | None = None,
+) -> tuple[FastLlama, int, int, str]:
     """Build variant ``name`` of ``model`` (not modified) as a FastLlama.
 
     Returns:
@@ -283,8 +288,9 @@ def cached_result(name: str, config: CompressConfig | None = None) -> VariantRes
         return None
 
 
-def build_variant(name: str, on_progress: Progress | None = None, config: CompressConfig | None = None,
-                  use_cache: bool = True) -> VariantResult:
+def build_variant(
+    name: str, on_progress: Progress | None = None, config: CompressConfig | None = None, use_cache: bool = True
+) -> VariantResult:
     """Build variant ``name`` of the on-board SmolLM2 and measure it (cached by variant and version).
 
     Example:
@@ -297,14 +303,12 @@ def build_variant(name: str, on_progress: Progress | None = None, config: Compre
     say(0.0, "loading SmolLM2-135M-Instruct")
     loaded = smollm.load()
     start = time.perf_counter()
-    fast, nbytes, nparams, runtime = build_fast(loaded.model, loaded.tokenizer, name, cfg,
-                                                lambda f, m: say(0.3 * f, m))
+    fast, nbytes, nparams, runtime = build_fast(loaded.model, loaded.tokenizer, name, cfg, lambda f, m: say(0.3 * f, m))
     build_s = time.perf_counter() - start
     held_out = loaded.tokenizer(eval_text()[0])["input_ids"]
     if len(held_out) < cfg.eval_tokens:
         raise ValueError(f"held-out text has {len(held_out)} tokens, fewer than eval_tokens={cfg.eval_tokens}")
-    ppl = perplexity(fast, torch.tensor(held_out[: cfg.eval_tokens]), cfg.window,
-                     lambda f, m: say(0.3 + 0.5 * f, m))
+    ppl = perplexity(fast, torch.tensor(held_out[: cfg.eval_tokens]), cfg.window, lambda f, m: say(0.3 + 0.5 * f, m))
     say(0.8, f"answering the fixed prompt ({cfg.answer_tokens} tokens)")
     prompt = chat_ids(loaded.tokenizer)
     t0 = time.perf_counter()

@@ -209,7 +209,11 @@ class FastLlama:
 
 @torch.inference_mode()
 def generate_tokens(
-    fast: FastLlama, prompt: Tensor, max_new_tokens: int, temperature: float = 0.0, seed: int | None = 0,
+    fast: FastLlama,
+    prompt: Tensor,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    seed: int | None = 0,
     stop_ids: tuple[int, ...] = (),
 ) -> Iterator[int]:
     """Yield new token ids one at a time: greedy when ``temperature == 0``, else sampled (seeded).

@@ -11,8 +11,9 @@ PAGE = "../../pages/chooser.py"
 
 
 def _picks(at: AppTest) -> list[str]:
-    return [m.value.split("**")[1].split(". ", 1)[1] for m in at.markdown
-            if m.value.startswith("**") and ". " in m.value]
+    return [
+        m.value.split("**")[1].split(". ", 1)[1] for m in at.markdown if m.value.startswith("**") and ". " in m.value
+    ]
 
 
 def test_default_request_ranks_like_the_library():

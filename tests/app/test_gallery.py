@@ -16,8 +16,7 @@ def _count(at: AppTest) -> int:
 
 
 def _names(at: AppTest) -> set[str]:
-    return {m.value.split("**")[1] for m in at.markdown
-            if m.value.startswith("**") and "match" not in m.value}
+    return {m.value.split("**")[1] for m in at.markdown if m.value.startswith("**") and "match" not in m.value}
 
 
 def test_default_view_shows_every_slm_and_no_llm():

@@ -16,9 +16,18 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "real_slm.py")
 
 def _row(name, ppl, nbytes):
     return slm_compress.VariantResult(
-        name=name, label=slm_compress.VARIANTS[name].label, perplexity=ppl, eval_tokens=2048, weight_bytes=nbytes,
-        bits_per_weight=8 * nbytes / 134_515_008, tokens_per_second=20.0, ttft_seconds=0.1, build_seconds=1.0,
-        answer=f"answer of {name}", sparsity=slm_compress.VARIANTS[name].sparsity, runtime="test row",
+        name=name,
+        label=slm_compress.VARIANTS[name].label,
+        perplexity=ppl,
+        eval_tokens=2048,
+        weight_bytes=nbytes,
+        bits_per_weight=8 * nbytes / 134_515_008,
+        tokens_per_second=20.0,
+        ttft_seconds=0.1,
+        build_seconds=1.0,
+        answer=f"answer of {name}",
+        sparsity=slm_compress.VARIANTS[name].sparsity,
+        runtime="test row",
     )
 
 

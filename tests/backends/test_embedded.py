@@ -26,14 +26,22 @@ def test_contract_and_model_list(backend):
     assert isinstance(backend, Backend) and backend.kind == "embedded"
     models = backend.list_models()
     assert models[0] == "smollm2-135m"
-    assert {"smollm2-135m:int8", "smollm2-135m:int4-g32", "smollm2-135m:pruned-50", "smollm2-135m:2of4",
-            "smollm2-135m:wanda-50"} <= set(models)
+    assert {
+        "smollm2-135m:int8",
+        "smollm2-135m:int4-g32",
+        "smollm2-135m:pruned-50",
+        "smollm2-135m:2of4",
+        "smollm2-135m:wanda-50",
+    } <= set(models)
 
 
 def test_prompt_matches_chat_template_and_control_tokens_stay_text(backend):
     tok = backend._tokenizer("smollm2-135m")
-    msgs = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"},
-            {"role": "user", "content": "3+3?"}]
+    msgs = [
+        {"role": "user", "content": "2+2?"},
+        {"role": "assistant", "content": "4"},
+        {"role": "user", "content": "3+3?"},
+    ]
     ref = tok.apply_chat_template(msgs, add_generation_prompt=True)
     ref = ref if isinstance(ref, list) else ref["input_ids"]
     assert encode_chat(tok, msgs) == ref
@@ -76,8 +84,9 @@ def test_two_concurrent_generations(backend):
 
     def ask(i):
         try:
-            out[i] = backend.chat("smollm2-135m", [{"role": "user", "content": f"Count to {i + 3}."}],
-                                  ChatOptions(max_new_tokens=12))
+            out[i] = backend.chat(
+                "smollm2-135m", [{"role": "user", "content": f"Count to {i + 3}."}], ChatOptions(max_new_tokens=12)
+            )
         except Exception as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
@@ -89,8 +98,9 @@ def test_two_concurrent_generations(backend):
     assert not errors
     assert all(out[i].text for i in range(2))
     for i in range(2):  # outputs don't mix: each equals the same question asked alone (greedy)
-        alone = backend.chat("smollm2-135m", [{"role": "user", "content": f"Count to {i + 3}."}],
-                             ChatOptions(max_new_tokens=12))
+        alone = backend.chat(
+            "smollm2-135m", [{"role": "user", "content": f"Count to {i + 3}."}], ChatOptions(max_new_tokens=12)
+        )
         assert out[i].text == alone.text
 
 
@@ -109,6 +119,7 @@ def test_max_new_tokens_is_capped(backend, monkeypatch):
 
     capped = settings.Limits(8_000, 5, 4, 2_000, 40_000)
     monkeypatch.setattr(backend, "_limits", capped)
-    result = backend.chat("smollm2-135m", [{"role": "user", "content": "Tell me a long story."}],
-                          ChatOptions(max_new_tokens=500))
+    result = backend.chat(
+        "smollm2-135m", [{"role": "user", "content": "Tell me a long story."}], ChatOptions(max_new_tokens=500)
+    )
     assert result.stats.completion_tokens <= 5

@@ -42,6 +42,7 @@ def fast(url: str, **kw) -> OllamaBackend:
 
 # ---- host normalisation ----
 
+
 @pytest.mark.parametrize(
     "raw, expected",
     [
@@ -103,6 +104,7 @@ def test_rejects_bad_timeouts():
 
 
 # ---- normal operation ----
+
 
 def test_get_backend_builds_ollama(fake_ollama):
     backend = get_backend("ollama", host=fake_ollama.url)
@@ -182,11 +184,17 @@ def test_pull_rejects_bad_tag_before_any_request(fake_ollama):
 
 # ---- failures ----
 
+
 def test_dead_host_every_call_is_backend_unavailable():
     url = f"127.0.0.1:{_closed_port()}"
     backend = OllamaBackend(url, connect_timeout=1.0)
-    for call in (backend.list_models, backend.version, lambda: backend.stream_chat("m", HYP),
-                 lambda: backend.chat("m", HYP), lambda: list(backend.pull("llama3.2:1b"))):
+    for call in (
+        backend.list_models,
+        backend.version,
+        lambda: backend.stream_chat("m", HYP),
+        lambda: backend.chat("m", HYP),
+        lambda: list(backend.pull("llama3.2:1b")),
+    ):
         with pytest.raises(BackendUnavailable, match=r"not reachable at http://127\.0\.0\.1:\d+"):
             call()
 
@@ -320,6 +328,7 @@ def test_api_key_never_sent_to_a_user_given_host(fake_ollama, monkeypatch):
 
 
 # ---- hosted deployment ----
+
 
 def test_hosted_refuses_custom_hosts_before_any_request(fake_ollama, monkeypatch):
     monkeypatch.setenv("SLM_EXPLORER_HOSTED", "1")

@@ -78,8 +78,17 @@ def app_url(fake_ollama_url):
     port = _free_port()
     env = {**os.environ, "OLLAMA_HOST": fake_ollama_url, "HF_HUB_OFFLINE": "1"}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "Home.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "Home.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

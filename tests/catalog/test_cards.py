@@ -9,10 +9,26 @@ from slm_lib import catalog
 from slm_lib.catalog.cards import CatalogError, get_card, load_models
 
 REQUIRED = [
-    "llama-3.2-1b", "llama-3.2-3b", "phi-3.5-mini", "phi-3.5-moe", "phi-3.5-vision", "qwen2-0.5b",
+    "llama-3.2-1b",
+    "llama-3.2-3b",
+    "phi-3.5-mini",
+    "phi-3.5-moe",
+    "phi-3.5-vision",
+    "qwen2-0.5b",
     "qwen2-1.5b",
-    "qwen2-7b", "gemma-2-2b", "gemma-2-9b", "gemma-2-27b", "mistral-7b", "smollm2-135m", "smollm2-360m",
-    "smollm2-1.7b", "qwen2.5-7b", "qwen3-4b", "gemma-3-4b", "phi-4-mini", "llama-3.1-8b",
+    "qwen2-7b",
+    "gemma-2-2b",
+    "gemma-2-9b",
+    "gemma-2-27b",
+    "mistral-7b",
+    "smollm2-135m",
+    "smollm2-360m",
+    "smollm2-1.7b",
+    "qwen2.5-7b",
+    "qwen3-4b",
+    "gemma-3-4b",
+    "phi-4-mini",
+    "llama-3.1-8b",
 ]
 
 

@@ -33,8 +33,12 @@ def test_memory_is_a_hard_limit():
 
 
 def test_context_and_license_and_language_filters():
-    rec = recommend(CARDS, ChooserRequest(use_case="long-docs", memory_gb=64, context_tokens=100_000,
-                                          license="permissive", language="German"))
+    rec = recommend(
+        CARDS,
+        ChooserRequest(
+            use_case="long-docs", memory_gb=64, context_tokens=100_000, license="permissive", language="German"
+        ),
+    )
     assert rec.picks
     for pick in rec.picks:
         assert pick.card.context_tokens >= 100_000

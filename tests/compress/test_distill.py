@@ -112,8 +112,9 @@ def test_alpha_zero_makes_both_students_identical(teacher):
 
 def test_stop_and_divergence_are_reported(teacher):
     calls = iter([False, False, True])
-    stopped = distill(teacher, DistillConfig(preset="half", **FAST), should_stop=lambda: next(calls),
-                      eval_config=QUICK_EVAL)
+    stopped = distill(
+        teacher, DistillConfig(preset="half", **FAST), should_stop=lambda: next(calls), eval_config=QUICK_EVAL
+    )
     assert stopped.stopped and stopped.steps_done == 2
     broken = copy.deepcopy(teacher)
     with torch.no_grad():

@@ -160,9 +160,7 @@ def test_prune_structured_at_zero_sparsity_is_identity():
 def test_recovery_trains_but_keeps_pruned_weights_at_zero():
     model = tiny_lm()
     seen: list[int] = []
-    result = prune(
-        model, PruneConfig("magnitude", sparsity=0.5, recover_steps=3), on_step=lambda s, _: seen.append(s)
-    )
+    result = prune(model, PruneConfig("magnitude", sparsity=0.5, recover_steps=3), on_step=lambda s, _: seen.append(s))
     assert seen == [0, 1, 2] and len(result.recover_losses) == 3
     no_recovery = prune(model, PruneConfig("magnitude", sparsity=0.5))
     for name, mask in result.masks.items():

@@ -41,7 +41,7 @@ def test_bad_templates_name_the_problem(template, words):
 
 
 def test_literal_braces_and_braces_in_the_question():
-    out = prompting.render("JSON {{\"q\": \"{question}\"}}", "a {b} c")
+    out = prompting.render('JSON {{"q": "{question}"}}', "a {b} c")
     assert out == 'JSON {"q": "a {b} c"}'
 
 
@@ -73,7 +73,7 @@ def test_examples_include_the_hypotenuse_question_with_references():
     assert all(e.question.strip() and e.reference.strip() and e.title for e in prompting.EXAMPLES)
 
 
-NASTY = 'What\'s "this"?\n\'\'\'\nimport os; os.system("echo pwned")\n{braces} \\ end'
+NASTY = "What's \"this\"?\n'''\nimport os; os.system(\"echo pwned\")\n{braces} \\ end"
 
 
 def test_snippets_are_valid_python_whatever_the_input():
@@ -90,8 +90,9 @@ def test_snippets_are_valid_python_whatever_the_input():
 
 def test_ollama_snippet_runs_against_a_server(fake_ollama, tmp_path):
     messages_question = "What is the length of hypotenuse in a right angled triangle"
-    code = prompting.ollama_snippet(["llama3.2:1b"], prompting.DEFAULT_TEMPLATE, messages_question,
-                                    host=fake_ollama.url)
+    code = prompting.ollama_snippet(
+        ["llama3.2:1b"], prompting.DEFAULT_TEMPLATE, messages_question, host=fake_ollama.url
+    )
     script = tmp_path / "snippet.py"
     script.write_text(code)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)

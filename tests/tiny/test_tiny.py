@@ -70,7 +70,13 @@ def test_config_validation_names_the_value(kw, name):
 def test_config_defaults():
     cfg = TinyConfig(vocab_size=103)
     assert (cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size, cfg.mlp_hidden, cfg.head_dim) == (
-        4, 4, 128, 128, 512, 32)
+        4,
+        4,
+        128,
+        128,
+        512,
+        32,
+    )
 
 
 def test_forward_shape_and_causality(corpus):
@@ -148,8 +154,11 @@ def test_train_copies_learns_and_reports(corpus):
     model = tiny(corpus)
     before = copy.deepcopy(model)
     seen = []
-    result = train(model, TrainConfig(steps=30, lr=1e-2, batch_size=8, warmup_steps=2),
-                   on_step=lambda s, loss: seen.append((s, loss)))
+    result = train(
+        model,
+        TrainConfig(steps=30, lr=1e-2, batch_size=8, warmup_steps=2),
+        on_step=lambda s, loss: seen.append((s, loss)),
+    )
     assert same_state(model, before)  # input untouched
     assert result.model is not model and result.steps_done == 30 == len(result.losses) == len(seen)
     assert all(math.isfinite(x) and x >= 0 for x in result.losses)
