@@ -278,6 +278,8 @@ def kv_cache_bytes(card: ModelCard, context_tokens: int, kv_bits: int = 16) -> i
     """Bytes of KV cache at this context, or None when the architecture is not published.
 
     Example:
+        >>> from slm_lib.catalog.cards import get_card, load_models
+        >>> llama_3_2_3b = get_card(load_models(), "llama-3.2-3b")
         >>> kv_cache_bytes(llama_3_2_3b, 8192)   # 2 x 28 layers x 8 kv heads x 128 x 8192 x 2 bytes
         939524096
     """

@@ -96,6 +96,7 @@ def make_student(teacher: TinyLM, preset: str, seed: int = 0) -> TinyLM:
     """Build (not train) a student for ``preset``; the teacher is not modified.
 
     Example:
+        >>> from slm_lib.tiny import load_teacher
         >>> make_student(load_teacher(), "half").config.n_layer
         2
     """
@@ -380,8 +381,9 @@ def soft_targets(teacher: TinyLM, context: str, temperatures: Sequence[float] = 
     """What "soft targets" are: softmax(logits / T) for the character after ``context``.
 
     Example:
-        >>> st = soft_targets(load_teacher(), "The retur", (1.0, 4.0))  # doctest: +SKIP
-        >>> st.chars[max(range(len(st.chars)), key=st.probs[0].__getitem__)]  # doctest: +SKIP
+        >>> from slm_lib.tiny import load_teacher
+        >>> st = soft_targets(load_teacher(), "The retur", (1.0, 4.0))
+        >>> st.chars[max(range(len(st.chars)), key=st.probs[0].__getitem__)]
         'n'
     """
     if not context:

@@ -305,8 +305,8 @@ def prune(
 
     Example:
         >>> from slm_lib.tiny import load_teacher
-        >>> result = prune(load_teacher(), PruneConfig("structured", sparsity=0.3))  # doctest: +SKIP
-        >>> result.params < result.original_params  # doctest: +SKIP
+        >>> result = prune(load_teacher(), PruneConfig("structured", sparsity=0.3))
+        >>> result.params < result.original_params
         True
     """
     pruned = copy.deepcopy(model)

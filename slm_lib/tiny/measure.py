@@ -70,6 +70,7 @@ def evaluate(model: TinyLM, split: str = "val", config: EvalConfig | None = None
     """Score next-character prediction on fixed windows of ``split`` ("val" or "train"); deterministic.
 
     Example:
+        >>> from slm_lib.tiny import load_teacher
         >>> evaluate(load_teacher(), "val").perplexity < 5
         True
     """
@@ -168,7 +169,9 @@ def generate(
     """Continue ``prompt`` by sampling characters; returns only the new text. ``temperature`` 0 is greedy.
 
     Example:
-        >>> generate(load_teacher(), load_corpus(), "The ", max_new_chars=20, seed=1)  # doctest: +SKIP
+        >>> from slm_lib.tiny import load_teacher
+        >>> len(generate(load_teacher(), load_corpus(), "The ", max_new_chars=20, seed=1))
+        20
     """
     cap = limits().max_new_tokens
     if not 1 <= max_new_chars <= cap:

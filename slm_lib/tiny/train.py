@@ -111,6 +111,7 @@ def train(
     (a Stop button). A NaN or infinite loss ends the run with ``diverged=True`` instead of raising.
 
     Example:
+        >>> from slm_lib.tiny import TinyConfig
         >>> result = train(TinyLM(TinyConfig(vocab_size=103, n_layer=1)), TrainConfig(steps=5))
         >>> result.steps_done
         5
