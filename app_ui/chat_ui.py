@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from slm_lib import settings
-from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, StreamInterrupted
+from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
 from slm_lib.safe_text import neutralize
 
@@ -51,7 +51,7 @@ class Answer:
 
 def host_field() -> str | None:
     """The Ollama host: a sidebar field, or the environment's only (hosted). None when invalid."""
-    from slm_lib.backends.ollama import normalize_host
+    from slm_lib.backends.ollama_host import normalize_host
 
     if settings.is_hosted():
         st.sidebar.caption("Ollama: this app's own server (hosted mode: no custom host, no pulls).")
@@ -185,30 +185,22 @@ def _stream_into(
     options: ChatOptions,
 ) -> Answer:
     """Stream one answer into ``slot``, re-rendering sanitised Markdown; stops at the length cap."""
-    cap = settings.limits().max_answer_chars
-    text, last = "", 0.0
     try:
         backend, name = _backend_for(model_id, host)
-        with st.spinner("Waiting for the first token…"):
-            stream = backend.stream_chat(name, messages, options)
-        for chunk in stream:
-            text += chunk
-            if len(text) > cap:
-                close = getattr(stream.chunks, "close", None)
-                if close is not None:
-                    close()  # stop the generation: the rest would not be shown
-                return Answer(model_id, text[:cap], None, False, "Stopped at the answer length cap.", True)
-            if time.monotonic() - last > _REDRAW_S:
-                slot.markdown(neutralize(text, cap).text + " ▌")
-                last = time.monotonic()
-    except StreamInterrupted as exc:
-        return Answer(model_id, exc.partial or text, None, False, str(exc))
-    except (BackendError, ValueError) as exc:
-        return Answer(model_id, text, None, False, str(exc))
-    except Exception as exc:  # one broken model must not take the other columns down
-        detail = "" if settings.is_hosted() else f": {type(exc).__name__}: {exc}"  # no internals in public
-        return Answer(model_id, text, None, False, f"Unexpected error{detail}")
-    return Answer(model_id, text, stream.stats, True)
+    except (BackendError, ImportError, OSError) as exc:
+        return Answer(model_id, "", None, False, str(exc))
+    last = 0.0
+
+    def redraw(text: str) -> None:
+        nonlocal last
+        if time.monotonic() - last > _REDRAW_S:
+            slot.markdown(neutralize(text).text + " ▌")
+            last = time.monotonic()
+
+    slot.caption("Waiting for the first token…")
+    result = ask(backend, name, messages, options, on_text=redraw)
+    stats = result.stats if result.complete else None
+    return Answer(model_id, result.text, stats, result.complete, result.error, result.truncated)
 
 
 def run_comparison(

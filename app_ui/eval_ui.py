@@ -1,114 +1,40 @@
-"""Widgets and background runs for the Evaluation page (Streamlit-aware; the logic is in ``slm_lib``).
-
-Runs execute on a background thread owned by a process-wide ``RunManager``, so a page switch or
-a browser refresh does not stop them; every answer is already in SQLite, and a run whose
-process died shows up as unfinished with a Resume button.
-"""
+"""Widgets for the Evaluation page (Streamlit-aware; runs, scoring and the store are in ``slm_lib.eval``)."""
 
 from __future__ import annotations
-
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from app_ui.loaders import get_embedded_backend, get_ollama_backend
 from slm_lib import settings
-from slm_lib.backends import get_backend
 from slm_lib.chat import Backend, BackendError
 from slm_lib.eval.config import split_model_id
 from slm_lib.eval.export import notebook_bytes, results_csv, results_json
 from slm_lib.eval.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
+from slm_lib.eval.manager import RunManager
 from slm_lib.eval.questions import QuestionItem, QuestionSetError, load_question_set, parse_question_file
-from slm_lib.eval.runs import RunProgress, execute_run
 from slm_lib.eval.similarity import NEGATION_NOTE
 from slm_lib.eval.store import RunStore
 from slm_lib.safe_text import neutralize
 
 __all__ = [
-    "RunManager",
     "backends_for",
     "history_view",
     "live_panel",
     "manager",
-    "max_cells",
     "model_choices",
-    "parse_temperatures",
     "question_picker",
     "results_view",
     "run_store",
 ]
 
 
-@dataclass
-class LiveRun:
-    """A run executing on a thread of this process."""
-
-    run_id: int
-    thread: threading.Thread
-    stop: threading.Event
-    progress: RunProgress | None = None
-    error: str | None = None
-
-
-class RunManager:
-    """Starts runs on daemon threads and remembers them for every session of this process."""
-
-    def __init__(self) -> None:
-        self._runs: dict[int, LiveRun] = {}
-        self._lock = threading.Lock()
-
-    def start(self, store: RunStore, run_id: int, backends: Mapping[str, Backend], retry_errors: bool = False) -> None:
-        """Run (or resume) ``run_id`` in the background; refuses a second thread for the same run."""
-        with self._lock:
-            if run_id in self.live():
-                raise ValueError(f"run #{run_id} is already running")
-            if len(self.live()) >= settings.limits().max_concurrent_generations:
-                raise ValueError("Too many runs are in progress on this server; wait for one to finish.")
-            holder: list[LiveRun] = []
-
-            def work() -> None:
-                live = holder[0]
-                try:
-                    execute_run(
-                        store,
-                        run_id,
-                        backends,
-                        on_progress=lambda p: setattr(live, "progress", p),
-                        should_stop=live.stop.is_set,
-                        retry_errors=retry_errors,
-                    )
-                except Exception as exc:  # shown on the page; the run is marked interrupted and resumable
-                    detail = "unexpected error" if settings.is_hosted() else f"{type(exc).__name__}: {exc}"
-                    live.error = detail
-
-            thread = threading.Thread(target=work, daemon=True, name=f"eval-run-{run_id}")
-            live = LiveRun(run_id, thread, threading.Event())
-            holder.append(live)
-            self._runs[run_id] = live
-            live.thread.start()
-
-    def live(self) -> dict[int, LiveRun]:
-        """Runs whose thread is still working."""
-        return {i: r for i, r in self._runs.items() if r.thread.is_alive()}
-
-    def get(self, run_id: int) -> LiveRun | None:
-        return self._runs.get(run_id)
-
-    def stop(self, run_id: int) -> None:
-        if run_id in self._runs:
-            self._runs[run_id].stop.set()
-
-
-_MANAGER = RunManager()
-
-
+@st.cache_resource(show_spinner=False)
 def manager() -> RunManager:
     """The process-wide run manager (survives reruns, page switches and new sessions)."""
-    return _MANAGER
+    return RunManager()
 
 
 @st.cache_resource(show_spinner=False)
@@ -121,9 +47,13 @@ def run_store() -> RunStore:
     return _store(str(settings.data_dir() / "runs.sqlite3"))
 
 
-@st.cache_resource(show_spinner=False)
 def _backend(kind: str, host: str) -> Backend:
-    return get_backend(kind, host=host) if kind == "ollama" else get_backend(kind)
+    """The process's shared backend of ``kind``: the same cached objects the playground uses."""
+    if kind == "embedded":
+        return get_embedded_backend()
+    if kind == "ollama":
+        return get_ollama_backend(host)
+    raise ValueError(f"unknown backend kind {kind!r}")
 
 
 def backends_for(models: tuple[str, ...] | list[str], host: str) -> dict[str, Backend]:
@@ -132,7 +62,7 @@ def backends_for(models: tuple[str, ...] | list[str], host: str) -> dict[str, Ba
     out: dict[str, Backend] = {}
     for kind in dict.fromkeys(split_model_id(m)[0] for m in models):
         try:
-            out[kind] = _backend(kind, host if kind == "ollama" else "")
+            out[kind] = _backend(kind, host)
         except (ImportError, ValueError, BackendError):
             continue
     return out
@@ -145,32 +75,10 @@ def model_choices(host: str) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     for kind in ("embedded", "ollama"):
         try:
-            ids += [f"{kind}:{name}" for name in _backend(kind, host if kind == "ollama" else "").list_models()]
+            ids += [f"{kind}:{name}" for name in _backend(kind, host).list_models()]
         except (ImportError, ValueError, BackendError) as exc:
             notes.append(f"**{kind}**: {exc}")
     return ids, notes
-
-
-def max_cells() -> int:
-    """Most answers one run may ask for (lower on a public deployment)."""
-    return 300 if settings.is_hosted() else 5_000
-
-
-def parse_temperatures(text: str) -> tuple[float, ...]:
-    """``"0, 0.7, 1.2"`` -> ``(0.0, 0.7, 1.2)``; empty means no sweep. ValueError names a bad value."""
-    values: list[float] = []
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        try:
-            value = float(part)
-        except ValueError:
-            raise ValueError(f"'{part.strip()}' is not a number; write temperatures like 0, 0.7, 1.2") from None
-        if not 0.0 <= value <= 2.0:
-            raise ValueError(f"temperature {value} is outside [0, 2]")
-        if value not in values:
-            values.append(value)
-    return tuple(values)
 
 
 def question_picker() -> tuple[list[QuestionItem], str] | None:

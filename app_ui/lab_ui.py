@@ -1,7 +1,5 @@
 """Streamlit helpers for the compression lab pages (distillation, pruning, quantization).
 
-Shared by the three lab pages: append new helpers at the end rather than changing these.
-
 - ``teacher_model()``: the shipped teacher, loaded once per process (shared: never modify it; library
   functions deep-copy before changing a model).
 - ``teacher_summary()``: its measured size and held-out scores (cached data).

@@ -1,6 +1,7 @@
 """Cached loaders shared by the pages: models and backends as process-wide singletons, keyed by plain ids.
 
-Each helper appends its own loaders here (``@st.cache_resource``; never a ``_model`` argument).
+Every page and widget gets the embedding model and the backends from here (``@st.cache_resource``,
+never a ``_model`` argument), so a process holds one copy of each, with one generation cap.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ if TYPE_CHECKING:
 
     from slm_lib.backends.embedded import EmbeddedBackend
     from slm_lib.backends.ollama import OllamaBackend
-
-
-# ---- playground (helper D): the embedding model and Ollama backends ----
 
 
 @st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
@@ -35,9 +33,6 @@ def get_ollama_backend(host: str) -> OllamaBackend:
     from slm_lib.backends.ollama import OllamaBackend
 
     return OllamaBackend(host)
-
-
-# ---- real SLM (helper C): the embedded SmolLM2 backend ----
 
 
 @st.cache_resource(show_spinner="Preparing the on-board SmolLM2-135M-Instruct…")

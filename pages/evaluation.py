@@ -7,7 +7,7 @@ import streamlit as st
 from app_ui import eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
-from slm_lib.eval.config import RunConfig
+from slm_lib.eval.config import RunConfig, parse_temperatures
 from slm_lib.eval.leaderboard import leaderboard
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE
 from slm_lib.eval.questions import categories, filter_categories
@@ -69,7 +69,7 @@ if picked is not None:
     wanted = st.multiselect("Categories (empty = all)", categories(items), key="eval.categories")
     items = filter_categories(items, wanted)
     try:
-        temperatures = eval_ui.parse_temperatures(sweep_text)
+        temperatures = parse_temperatures(sweep_text)
         config = (
             RunConfig(
                 models=tuple(models),
@@ -94,8 +94,8 @@ if picked is not None:
             f"{config.total_cells} answers: {len(config.models)} model(s) × {len(config.sweep)} "
             f"temperature(s) × {len(items)} question(s) × {config.repeats} repeat(s)."
         )
-        if config.total_cells > eval_ui.max_cells():
-            st.error(f"That is more than {eval_ui.max_cells()} answers: choose fewer questions or repeats.")
+        if config.total_cells > caps.max_run_cells:
+            st.error(f"That is more than {caps.max_run_cells} answers: choose fewer questions or repeats.")
             config = None
 
 if st.button("Start run", key="eval.start", type="primary", disabled=config is None):

@@ -2,7 +2,7 @@ import streamlit as st
 
 from app_ui import chat_ui, page_header, show_code
 from slm_lib import settings
-from slm_lib.chat import ChatOptions, PromptTooLong
+from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting, similarity
 
 page_header(
@@ -65,7 +65,7 @@ if run:
         st.stop()
     try:
         messages = prompting.build_messages(template, question, system)
-        prompting.check_prompt_length(messages)  # the widget's max_chars is only a browser-side hint
+        check_prompt_length(messages)  # the widget's max_chars is only a browser-side hint
     except (ValueError, PromptTooLong) as exc:
         st.error(f"{exc}")
         st.stop()

@@ -1,15 +1,25 @@
-"""The contract every chat backend honours (embedded SmolLM2, Ollama).
+"""The contract every chat backend honours (embedded SmolLM2, Ollama), and asking one model safely.
 
 A backend lists its models, streams plain ``str`` chunks for a list of chat
-messages, and reports timing stats when the stream ends. Pages use
-``stream_chat`` with ``st.write_stream``; batch code uses ``chat``.
+messages, and reports timing stats when the stream ends. ``ask`` is the one
+place that turns a backend call into a ``ChatResult``, whatever goes wrong:
+the playground and evaluation runs both use it.
+
+Example:
+    >>> check_prompt_length([{"role": "user", "content": "Hi"}], max_chars=100)
+    2
+    >>> ChatOptions(temperature=0.7).max_new_tokens
+    128
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from slm_lib import settings
 
 __all__ = [
     "Backend",
@@ -24,7 +34,13 @@ __all__ = [
     "PromptTooLong",
     "ServerBusy",
     "StreamInterrupted",
+    "ask",
+    "check_prompt_length",
+    "check_temperature",
 ]
+
+_CAPPED = "Stopped at the answer length cap."
+TEMPERATURE_RANGE = (0.0, 2.0)  # 0 is greedy; above 2 every backend produces noise
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
 
@@ -69,8 +85,7 @@ class ChatOptions:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.temperature <= 2.0:
-            raise ValueError(f"temperature must be in [0, 2], got {self.temperature}")
+        check_temperature(self.temperature)
         if not 1 <= self.max_new_tokens <= 4096:
             raise ValueError(f"max_new_tokens must be in [1, 4096], got {self.max_new_tokens}")
 
@@ -89,13 +104,20 @@ class ChatStats:
 
 @dataclass(frozen=True)
 class ChatResult:
-    """A whole answer plus its stats. ``complete`` is False when the stream broke."""
+    """A whole answer plus its stats.
+
+    ``complete`` is False when the answer did not end normally; ``error`` then says why.
+    ``truncated``: generation was stopped at the answer length cap (``text`` is what was kept).
+    ``fatal``: asking this model again is pointless (unreachable, not installed).
+    """
 
     model: str
     text: str
     stats: ChatStats
     complete: bool = True
     error: str | None = None
+    truncated: bool = False
+    fatal: bool = False
 
 
 @dataclass
@@ -135,3 +157,84 @@ class Backend(Protocol):
     def chat(self, model: str, messages: list[Message], options: ChatOptions | None = None) -> ChatResult:
         """The whole answer with stats (``options`` default when omitted)."""
         ...
+
+
+def check_temperature(value: float) -> float:
+    """Return ``value`` when it is a usable temperature, else raise ValueError naming it.
+
+    Example:
+        >>> check_temperature(0.7)
+        0.7
+    """
+    low, high = TEMPERATURE_RANGE
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value) or not low <= value <= high:
+        raise ValueError(f"temperature must be in [{low:g}, {high:g}], got {value}")
+    return float(value)
+
+
+def check_prompt_length(messages: Sequence[Message], max_chars: int | None = None) -> int:
+    """Total characters of the messages; raises PromptTooLong over the cap (``limits().max_prompt_chars``).
+
+    The one prompt-length check: pages, runs and every backend call it before any model call,
+    because a widget's ``max_chars`` is only a browser-side hint.
+    """
+    cap = settings.limits().max_prompt_chars if max_chars is None else max_chars
+    size = sum(len(str(m.get("content", ""))) for m in messages)
+    if size > cap:
+        raise PromptTooLong(
+            f"The prompt has {size:,} characters; this app allows {cap:,} (the limit for one prompt). "
+            "Shorten the question, template or system prompt."
+        )
+    return size
+
+
+def ask(
+    backend: Backend,
+    model: str,
+    messages: list[Message],
+    options: ChatOptions | None = None,
+    *,
+    max_chars: int | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> ChatResult:
+    """Ask one model and return its answer as a ``ChatResult``; never raises for a backend failure.
+
+    With ``on_text`` the answer is streamed and ``on_text(text_so_far)`` is called after each chunk;
+    without it ``backend.chat`` is used. Generation stops once the answer passes ``max_chars``
+    (default ``limits().max_answer_chars``): ``truncated`` then says so. Failures become
+    ``complete=False`` results with a message: a stream that broke keeps its partial text, an
+    unreachable backend or missing model is ``fatal``, and an unexpected error is described
+    without internals in the hosted app.
+
+    Example:
+        result = ask(backend, "smollm2-135m", [{"role": "user", "content": "Hi"}])
+        result.text if result.complete else result.error
+    """
+    cap = settings.limits().max_answer_chars if max_chars is None else max_chars
+    text = ""
+    try:
+        check_prompt_length(messages)
+        if on_text is None:
+            result = backend.chat(model, messages, options)
+            if len(result.text) > cap:
+                return ChatResult(model, result.text[:cap], result.stats, False, _CAPPED, truncated=True)
+            return result
+        stream = backend.stream_chat(model, messages, options)
+        for chunk in stream:
+            text += chunk
+            if len(text) > cap:
+                close = getattr(stream.chunks, "close", None)
+                if close is not None:
+                    close()  # stop the generation: the rest would be thrown away
+                return ChatResult(model, text[:cap], ChatStats(), False, _CAPPED, truncated=True)
+            on_text(text)
+    except StreamInterrupted as exc:
+        return ChatResult(model, (exc.partial or text)[:cap], ChatStats(), False, str(exc))
+    except (BackendUnavailable, ModelNotFound) as exc:
+        return ChatResult(model, text, ChatStats(), False, str(exc), fatal=True)
+    except (BackendError, ValueError) as exc:
+        return ChatResult(model, text, ChatStats(), False, str(exc))
+    except Exception as exc:  # one broken answer must not take a comparison or a run down
+        detail = "" if settings.is_hosted() else f": {type(exc).__name__}: {exc}"  # no internals in public
+        return ChatResult(model, text, ChatStats(), False, f"Unexpected error{detail}")
+    return ChatResult(model, text, stream.stats or ChatStats())

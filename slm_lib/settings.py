@@ -55,6 +55,7 @@ class Limits:
     max_concurrent_generations: int
     max_train_steps: int
     max_answer_chars: int
+    max_run_cells: int = 5_000  # answers one evaluation run may ask for
 
 
 def limits() -> Limits:
@@ -66,6 +67,7 @@ def limits() -> Limits:
             max_concurrent_generations=2,
             max_train_steps=300,
             max_answer_chars=8_000,
+            max_run_cells=300,
         )
     return Limits(
         max_prompt_chars=8_000,
@@ -73,4 +75,5 @@ def limits() -> Limits:
         max_concurrent_generations=4,
         max_train_steps=2_000,
         max_answer_chars=40_000,
+        max_run_cells=5_000,
     )

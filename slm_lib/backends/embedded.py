@@ -34,6 +34,7 @@ from slm_lib.chat import (
     ModelNotFound,
     PromptTooLong,
     ServerBusy,
+    check_prompt_length,
 )
 from slm_lib.smollm import loader as smollm
 from slm_lib.smollm.llama_fast import FastLlama, generate_tokens
@@ -149,12 +150,7 @@ class EmbeddedBackend:
         """Validate and tokenize before any model call: (prompt ids, capped max new tokens)."""
         if not isinstance(messages, list) or not messages:
             raise BackendError("no messages: send at least one user message")
-        chars = sum(len(str(m.get("content", ""))) for m in messages)
-        if chars > self._limits.max_prompt_chars:
-            raise PromptTooLong(
-                f"the prompt has {chars:,} characters; the limit here is {self._limits.max_prompt_chars:,}. "
-                "Shorten it or start a new conversation."
-            )
+        check_prompt_length(messages, self._limits.max_prompt_chars)
         if not any(str(m.get("content", "")).strip() for m in messages if m.get("role") == "user"):
             raise BackendError("the prompt is empty: type a question first")
         with self._tok_lock:

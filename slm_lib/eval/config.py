@@ -16,11 +16,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from slm_lib.chat import ChatOptions
+from slm_lib.chat import ChatOptions, check_temperature
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE, validate_template
 from slm_lib.eval.questions import QuestionItem
 
-__all__ = ["Cell", "RunConfig", "split_model_id"]
+__all__ = ["Cell", "RunConfig", "parse_temperatures", "split_model_id"]
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
@@ -77,8 +77,7 @@ class RunConfig:
         if len(set(self.temperatures)) != len(self.temperatures):
             raise ValueError(f"temperatures contains duplicates: {list(self.temperatures)}")
         for t in self.temperatures:
-            if not 0.0 <= t <= 2.0:
-                raise ValueError(f"each temperature must be in [0, 2], got {t}")
+            check_temperature(t)
 
     @property
     def sweep(self) -> tuple[float, ...]:
@@ -119,3 +118,27 @@ class RunConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """A typed temperature sweep: ``"0, 0.7, 1.2"`` -> ``(0.0, 0.7, 1.2)``; empty means no sweep.
+
+    Raises:
+        ValueError: naming the value that is not a number or not a usable temperature.
+
+    Example:
+        >>> parse_temperatures("0, 0.7; 0.7, 1.2")
+        (0.0, 0.7, 1.2)
+    """
+    values: list[float] = []
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"'{part.strip()}' is not a number; write temperatures like 0, 0.7, 1.2") from None
+        check_temperature(value)
+        if value not in values:
+            values.append(value)
+    return tuple(values)

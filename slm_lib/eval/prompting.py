@@ -20,8 +20,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slm_lib import settings
-from slm_lib.chat import ChatOptions, Message, PromptTooLong
+from slm_lib.chat import ChatOptions, Message
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -29,7 +28,6 @@ __all__ = [
     "EXAMPLES",
     "Example",
     "build_messages",
-    "check_prompt_length",
     "langchain_snippet",
     "ollama_snippet",
     "render",
@@ -128,21 +126,6 @@ def build_messages(template: str, question: str, system_prompt: str | None = Non
         messages.append({"role": "system", "content": system_prompt.strip()})
     messages.append({"role": "user", "content": render(template, question)})
     return messages
-
-
-def check_prompt_length(messages: Sequence[Message], max_chars: int | None = None) -> int:
-    """Total characters of the messages; raises PromptTooLong over the cap (``limits().max_prompt_chars``).
-
-    Done in Python because a widget's ``max_chars`` is only a browser-side hint.
-    """
-    cap = settings.limits().max_prompt_chars if max_chars is None else max_chars
-    size = sum(len(m.get("content", "")) for m in messages)
-    if size > cap:
-        raise PromptTooLong(
-            f"The prompt has {size:,} characters; this app allows {cap:,}. "
-            "Shorten the question, template or system prompt."
-        )
-    return size
 
 
 def _options_dict(options: ChatOptions) -> dict[str, float | int]:

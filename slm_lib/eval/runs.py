@@ -21,24 +21,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from slm_lib import settings
-from slm_lib.chat import (
-    Backend,
-    BackendError,
-    BackendUnavailable,
-    ChatOptions,
-    ChatStats,
-    ModelNotFound,
-    StreamInterrupted,
-)
+from slm_lib.chat import Backend, ChatOptions, ChatStats, ask
 from slm_lib.eval.config import Cell, RunConfig, split_model_id
-from slm_lib.eval.prompting import build_messages, check_prompt_length
+from slm_lib.eval.prompting import build_messages
 from slm_lib.eval.store import ResultRow, RunStore
 
 __all__ = ["MAX_CONSECUTIVE_ERRORS", "ReferenceCachingScorer", "RunProgress", "Scorer", "execute_run"]
 
 Scorer = Callable[[list[str], list[str]], list[float]]
 MAX_CONSECUTIVE_ERRORS = 3  # after this many failures in a row a model is given up (timeouts cost minutes each)
-_FATAL = (BackendUnavailable, ModelNotFound)  # no point asking this model again
 
 
 @dataclass(frozen=True)
@@ -157,22 +148,17 @@ def _ask(
         seed=None if seed is None else seed + cell.repeat,  # repeats differ when sampling, as in real use
     )
     question = config.questions[cell.question_idx].question
-    messages = build_messages(config.template, question, config.system_prompt)
     try:
-        check_prompt_length(messages)
-        result = backend.chat(name, messages, options)
-    except StreamInterrupted as exc:
-        return _row(cell, exc.partial[:max_chars], ChatStats(), False, str(exc)), False
-    except _FATAL as exc:
-        return _error_row(0, cell, str(exc)), True
-    except BackendError as exc:
+        messages = build_messages(config.template, question, config.system_prompt)
+    except ValueError as exc:
         return _error_row(0, cell, str(exc)), False
-    except Exception as exc:  # an unattended run outlives one broken answer; the error is recorded
-        return _error_row(0, cell, f"{type(exc).__name__}: {exc}"), False
-    error = result.error if not result.complete else None
-    if not result.complete and error is None:
-        error = "the answer stopped before it was complete"
-    return _row(cell, result.text[:max_chars], result.stats, result.complete, error), False
+    result = ask(backend, name, messages, options, max_chars=max_chars)
+    if result.truncated:  # a run keeps an answer cut at the length cap, and scores it
+        return _row(cell, result.text, result.stats, True, None), False
+    if not result.complete and not result.text:
+        return _error_row(0, cell, result.error or "no answer"), result.fatal
+    error = None if result.complete else result.error or "the answer stopped before it was complete"
+    return _row(cell, result.text, result.stats, result.complete, error), result.fatal
 
 
 def _row(cell: Cell, answer: str, stats: ChatStats, complete: bool, error: str | None) -> ResultRow:

@@ -11,7 +11,8 @@ import pytest
 
 from slm_lib.backends import get_backend
 from slm_lib.backends import ollama as ob
-from slm_lib.backends.ollama import OllamaBackend, normalize_host, validate_tag
+from slm_lib.backends.ollama import OllamaBackend
+from slm_lib.backends.ollama_host import normalize_host, validate_tag
 from slm_lib.chat import (
     BackendError,
     BackendUnavailable,

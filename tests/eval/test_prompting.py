@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from slm_lib.chat import ChatOptions, PromptTooLong
+from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting
 from tests import fake_ollama_fixture
 from tests.fake_ollama import HYPOTENUSE
@@ -59,11 +59,11 @@ def test_special_tokens_are_plain_text():
 
 def test_prompt_length_checked_in_python():
     msgs = prompting.build_messages("{question}", "x" * 100)
-    assert prompting.check_prompt_length(msgs, max_chars=100) == 100
+    assert check_prompt_length(msgs, max_chars=100) == 100
     with pytest.raises(PromptTooLong, match="101 characters; this app allows 100"):
-        prompting.check_prompt_length(prompting.build_messages("{question}!", "x" * 100), max_chars=100)
+        check_prompt_length(prompting.build_messages("{question}!", "x" * 100), max_chars=100)
     with pytest.raises(PromptTooLong):
-        prompting.check_prompt_length(prompting.build_messages("{question}", "x" * 1_000_000))
+        check_prompt_length(prompting.build_messages("{question}", "x" * 1_000_000))
 
 
 def test_examples_include_the_hypotenuse_question_with_references():
