@@ -1,3 +1,5 @@
+"""Playground: one question to several SLMs side by side, with speed, and similarity to a reference answer."""
+
 import streamlit as st
 
 from app_ui import chat_ui, page_header, show_code

@@ -194,3 +194,12 @@ def test_bad_sweep_and_bad_upload_show_what_to_fix(page):
     assert page.button(key="eval.start").disabled
     page.file_uploader(key="eval.upload").upload("mine.csv", b"question,answer\nq1,r1\n", "text/csv").run()
     assert not page.error and not page.button(key="eval.start").disabled
+
+
+def test_evaluation_uses_the_playgrounds_cached_backends():
+    """One SmolLM2 and one generation cap per process: runs reuse the loaders' backend objects."""
+    from app_ui import loaders
+
+    assert eval_ui._backend("embedded", "") is loaders.get_embedded_backend()
+    host = "http://127.0.0.1:9"
+    assert eval_ui._backend("ollama", host) is loaders.get_ollama_backend(host)
