@@ -197,8 +197,12 @@ def _stream_into(
             slot.markdown(neutralize(text).text + " ▌")
             last = time.monotonic()
 
+    from app_ui import jobs_ui
+
     slot.caption("Waiting for the first token…")
-    result = ask(backend, name, messages, options, on_text=redraw)
+    on_place = jobs_ui.place_writer(slot, started="Waiting for the first token…")  # over the cap: place in line
+    stop = jobs_ui.session_gone()  # a closed tab frees its place or its running answer
+    result = ask(backend, name, messages, options, on_text=redraw, on_place=on_place, should_stop=stop)
     stats = result.stats if result.complete else None
     return Answer(model_id, result.text, stats, result.complete, result.error, result.truncated)
 

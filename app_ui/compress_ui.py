@@ -1,7 +1,8 @@
 """Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
 
 Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
-recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing.
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The heavy work runs as
+queued jobs on the server's job pool (``slm_lib.compress.tasks``), never on the page-serving interpreter.
 """
 
 from __future__ import annotations
@@ -12,20 +13,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from app_ui import fail
-from app_ui.lab_ui import teacher_model, training_slot
-from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
-from slm_lib.compress.quantize import (
-    LAB_SCHEMES,
-    QuantizeConfig,
-    QuantSpec,
-    quantize_model,
-    quantize_scheme,
-    quantize_tensor,
-)
-from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+from app_ui.jobs_ui import run_job
+from app_ui.lab_ui import teacher_model
+from slm_lib.compress.prune import prunable_linears
+from slm_lib.compress.quantize import QuantSpec, quantize_tensor
+from slm_lib.compress.tasks import EVAL, LATENCY, SWEEP, Measured, PruneView, SchemeRow
+from slm_lib.jobs import TRAIN
+from slm_lib.tiny import TinyLM
 
 __all__ = [
     "EVAL",
@@ -35,7 +31,6 @@ __all__ = [
     "PruneView",
     "RowView",
     "SchemeRow",
-    "TrainingBusy",
     "cost_table",
     "custom_scheme",
     "histogram_figure",
@@ -51,14 +46,6 @@ __all__ = [
     "sweep_figure",
     "teacher_or_fail",
 ]
-
-EVAL = EvalConfig()  # the held-out windows every accuracy on these pages is scored on
-LATENCY = {"context": 64, "new_tokens": 32, "repeats": 5}
-SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-class TrainingBusy(RuntimeError):
-    """Every training slot of this server is taken (raised out of a cached run, so nothing is cached)."""
 
 
 def lab_teacher() -> TinyLM:
@@ -77,93 +64,34 @@ def layer_names() -> list[str]:
     return list(prunable_linears(teacher_or_fail(), ("head",)))
 
 
-@dataclass(frozen=True)
-class Measured:
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-
-
-def _measure(model: torch.nn.Module) -> Measured:
-    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
-    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
-
-
 # ----------------------------------------------------------------------------------------------- pruning
-@dataclass(frozen=True)
-class PruneView:
-    """Everything the pruning page shows about one run (plain numbers and arrays, cheap to cache)."""
-
-    method: str
-    sparsity: float
-    params: int
-    nonzero_params: int
-    dense_bytes: int
-    sparse_bytes: int
-    pruned: Measured
-    teacher: Measured
-    teacher_params: int
-    recover_losses: tuple[float, ...]
-    recover_seconds: float
-    diverged: bool
-    masks: dict[str, np.ndarray]  # layer -> keep mask in the teacher's shape
-    before: dict[str, np.ndarray]  # layer -> teacher weights
-    after: dict[str, np.ndarray]  # layer -> pruned weights (smaller for structured)
-
-
+# The work runs as queued jobs (slm_lib.compress.tasks) on the server's job pool: a visitor over the training cap
+# sees their place in line; Stop or a closed tab cancels the job, and an interrupted run caches nothing.
 @st.cache_data(show_spinner=False, max_entries=24)
 def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
     """Prune the teacher, fine-tune if asked (with a progress bar), measure both models back to back."""
-    teacher = lab_teacher()
-    config = PruneConfig(method, sparsity, recover_steps=recover_steps)
-    if recover_steps:
-        bar = st.progress(0.0, text="Recovery fine-tuning…")
-        on_step = lambda step, loss: bar.progress(  # noqa: E731
-            (step + 1) / recover_steps, text=f"Recovery step {step + 1}/{recover_steps}: loss {loss:.3f}"
-        )
-    else:
-        on_step = None
-    with training_slot() as free, st.spinner("Pruning and measuring…"):
-        if recover_steps and not free:
-            raise TrainingBusy("Every training slot on this server is busy.")
-        result = prune(teacher, config, on_step=on_step)
-        pruned, ref = _measure(result.model), _measure(teacher)
-    names = list(result.masks)
-    modules = dict(result.model.named_modules())
-    teacher_modules = dict(teacher.named_modules())
-    return PruneView(
-        method=method,
-        sparsity=result.sparsity,
-        params=result.params,
-        nonzero_params=result.nonzero_params,
-        dense_bytes=result.stored_bytes_dense,
-        sparse_bytes=result.stored_bytes_sparse,
-        pruned=pruned,
-        teacher=ref,
-        teacher_params=param_count(teacher),
-        recover_losses=result.recover_losses,
-        recover_seconds=result.recover_seconds,
-        diverged=result.recover_diverged,
-        masks={n: result.masks[n].numpy() for n in names},
-        before={n: teacher_modules[n].weight.detach().cpu().numpy().copy() for n in names},
-        after={n: modules[n].weight.detach().cpu().numpy().copy() for n in names},
-    )
+    bar = st.progress(0.0, text="Recovery fine-tuning…") if recover_steps else None
+
+    def on_step(event: tuple[int, float]) -> None:
+        step, loss = event
+        if bar is not None:
+            bar.progress((step + 1) / recover_steps, text=f"Recovery step {step + 1}/{recover_steps}: loss {loss:.3f}")
+
+    with st.spinner("Pruning and measuring…"):
+        kwargs = {"method": method, "sparsity": sparsity, "recover_steps": recover_steps}
+        return run_job(TRAIN, "slm_lib.compress.tasks:prune_task", kwargs, on_event=on_step)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def sweep(method: str) -> pd.DataFrame:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
-    teacher = lab_teacher()
-    levels = (0.0, 0.5) if method == "2:4" else SWEEP
     bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
-    rows = []
-    for i, level in enumerate(levels):
-        config = PruneConfig("magnitude" if level == 0 else method, level)
-        result = prune(teacher, config)
-        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
-        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
-        bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
-    return pd.DataFrame(rows)
+
+    def on_row(event: tuple[float, dict[str, float]]) -> None:
+        fraction, row = event
+        bar.progress(fraction, text=f"Sparsity {row['sparsity']:.0%}: accuracy {row['accuracy']:.3f}")
+
+    return pd.DataFrame(run_job(TRAIN, "slm_lib.compress.tasks:sweep_task", {"method": method}, on_event=on_row))
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
@@ -302,58 +230,22 @@ def row_figure(view: RowView) -> tuple[go.Figure, go.Figure]:
     return fig, err
 
 
-@dataclass(frozen=True)
-class SchemeRow:
-    scheme: str
-    bits: int
-    stored_bytes: int
-    compression: float
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-    compute: str
-
-
-def _row(name: str, result: object, compute: str) -> SchemeRow:
-    m = _measure(result.model)  # type: ignore[attr-defined]
-    return SchemeRow(
-        name,
-        result.bits,
-        result.stored_bytes,
-        result.compression,  # type: ignore[attr-defined]
-        m.accuracy,
-        m.perplexity,
-        m.latency_ms,
-        compute,
-    )
-
-
-def _compute_note(name: str, simulated: bool) -> str:
-    if simulated:
-        return "fake-quantized: dequantized to float for compute, so no speed-up"
-    if name == "int8 dynamic (torch.ao)":
-        return "real int8 kernels (CPU)"
-    return f"real {name} storage and compute"
-
-
 @st.cache_data(show_spinner=False, max_entries=2)
 def scheme_table() -> list[SchemeRow]:
-    """Every :data:`LAB_SCHEMES` format: packed bytes, held-out accuracy, perplexity, measured latency."""
-    teacher = lab_teacher()
+    """Every lab format: packed bytes, held-out accuracy, perplexity, measured latency."""
     bar = st.progress(0.0, text="Quantizing and measuring…")
-    rows = []
-    for i, name in enumerate(LAB_SCHEMES):
-        result = quantize_scheme(teacher, name)
-        rows.append(_row(name, result, _compute_note(name, result.simulated)))
-        bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
-    return rows
+
+    def on_row(event: tuple[float, SchemeRow]) -> None:
+        fraction, row = event
+        bar.progress(fraction, text=f"{row.scheme}: accuracy {row.accuracy:.3f}")
+
+    return run_job(TRAIN, "slm_lib.compress.tasks:scheme_table_task", {}, on_event=on_row)
 
 
 @st.cache_data(show_spinner="Quantizing the whole model with your setting…", max_entries=32)
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
-    spec = QuantSpec(bits, symmetric, granularity, group_size)
-    result = quantize_model(lab_teacher(), QuantizeConfig(spec))
-    return _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+    kwargs = {"bits": bits, "symmetric": symmetric, "granularity": granularity, "group_size": group_size}
+    return run_job(TRAIN, "slm_lib.compress.tasks:custom_scheme_task", kwargs)
 
 
 def scheme_figure(rows: list[SchemeRow]) -> go.Figure:

@@ -3,7 +3,8 @@
 - ``teacher_model()``: the shipped teacher, loaded once per process (shared: never modify it; library
   functions deep-copy before changing a model).
 - ``teacher_summary()``: its measured size and held-out scores (cached data).
-- ``training_slot()``: a process-wide cap on concurrent training runs, so one busy server stays usable.
+- ``train_distilled(config, on_step)``: a distillation run as a queued job (``app_ui.jobs_ui``), so one busy server
+  stays usable: visitors over the training cap wait their turn and see their place.
 - ``result_store(name)``: a small process-wide store of finished runs keyed by a config string.
 - chart builders for loss curves and soft targets.
 """
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from slm_lib.compress.distill import DistillResult
-from slm_lib.settings import limits
+from app_ui.jobs_ui import run_job
+from slm_lib.compress.distill import DistillConfig, DistillProgress, DistillResult
+from slm_lib.jobs import TRAIN
 from slm_lib.tiny import (
     TEACHER_PATH,
     TinyLM,
@@ -42,7 +43,7 @@ __all__ = [
     "soft_target_chart",
     "teacher_model",
     "teacher_summary",
-    "training_slot",
+    "train_distilled",
 ]
 
 
@@ -73,26 +74,9 @@ def teacher_summary() -> dict[str, float | int | str]:
     }
 
 
-class _Slots:
-    def __init__(self, n: int) -> None:
-        self.semaphore = threading.BoundedSemaphore(n)
-
-
-@st.cache_resource
-def _slots() -> _Slots:
-    return _Slots(limits().max_concurrent_generations)
-
-
-@contextmanager
-def training_slot() -> Iterator[bool]:
-    """Yield True if a training slot was free (and hold it), False if the server is busy. Never blocks."""
-    semaphore = _slots().semaphore
-    acquired = semaphore.acquire(blocking=False)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            semaphore.release()
+def train_distilled(config: DistillConfig, on_step: Callable[[DistillProgress], None]) -> DistillResult:
+    """Run ``distill`` on the teacher as a queued training job; ``on_step`` gets each step's progress."""
+    return run_job(TRAIN, "slm_lib.compress.tasks:distill_task", {"config": config}, on_event=on_step)
 
 
 class ResultStore:

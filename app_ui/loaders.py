@@ -1,7 +1,9 @@
 """Cached loaders shared by the pages: models and backends as process-wide singletons, keyed by plain ids.
 
-Every page and widget gets the embedding model and the backends from here (``@st.cache_resource``,
-never a ``_model`` argument), so a process holds one copy of each, with one generation cap.
+Every page and widget gets the embedding model, the backends and the job pool from here
+(``@st.cache_resource``, never a ``_model`` argument), so a process holds one copy of each, with one
+generation cap. Model work runs on the job pool: in worker processes when hosted, each holding one copy of
+the model it needs for every visitor (``SLM_EXPLORER_WORKERS``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 
     from slm_lib.backends.embedded import EmbeddedBackend
     from slm_lib.backends.ollama import OllamaBackend
+    from slm_lib.jobs import JobPool
 
 
 @st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
@@ -35,9 +38,17 @@ def get_ollama_backend(host: str) -> OllamaBackend:
     return OllamaBackend(host)
 
 
+@st.cache_resource(show_spinner=False)
+def get_job_pool() -> JobPool:
+    """The server's one job pool: capped, queued lanes for answers and for lab training (see ``slm_lib.jobs``)."""
+    from slm_lib.jobs import app_pool
+
+    return app_pool()
+
+
 @st.cache_resource(show_spinner="Preparing the on-board SmolLM2-135M-Instruct…")
 def get_embedded_backend() -> EmbeddedBackend:
-    """The one embedded backend every session shares (its models load on first use, under locks)."""
+    """The one embedded backend every session shares; its answers are jobs on :func:`get_job_pool`."""
     from slm_lib.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend()
+    return EmbeddedBackend(pool=get_job_pool())

@@ -11,9 +11,9 @@ from app_ui.lab_ui import (
     soft_target_chart,
     teacher_model,
     teacher_summary,
-    training_slot,
+    train_distilled,
 )
-from slm_lib.compress.distill import PRESETS, DistillConfig, distill, distillation_loss, make_student, soft_targets
+from slm_lib.compress.distill import PRESETS, DistillConfig, distillation_loss, make_student, soft_targets
 from slm_lib.settings import limits
 from slm_lib.tiny import generate, load_corpus, param_count
 
@@ -92,29 +92,26 @@ if train_clicked:
     if result is not None:
         st.info("These exact settings ran before: showing that result (runs are seeded, so it is the same).")
     else:
-        with training_slot() as free:
-            if not free:
-                fail("Other training runs are using this server's CPU right now.", "Try again in a minute.")
-            bar = st.progress(0.0, text="Training…")
-            live = st.empty()
-            every = max(1, steps // 30)
-            d_ce: list[float] = []
-            b_ce: list[float] = []
-            vals: list[tuple[int, float, float]] = []
+        bar = st.progress(0.0, text="Training…")
+        live = st.empty()
+        every = max(1, steps // 30)
+        d_ce: list[float] = []
+        b_ce: list[float] = []
+        vals: list[tuple[int, float, float]] = []
 
-            def on_step(p):
-                d_ce.append(p.distilled_ce)
-                b_ce.append(p.baseline_ce)
-                if p.val is not None:
-                    vals.append((p.step + 1, *p.val))
-                if p.step % every == 0 or p.step + 1 == p.total_steps:
-                    bar.progress((p.step + 1) / p.total_steps, text=f"Step {p.step + 1} of {p.total_steps}")
-                    curves = {"distilled": d_ce, "hard labels": b_ce}
-                    live.plotly_chart(loss_chart(curves, vals, p.total_steps), key=f"distill.live{p.step}")
+        def on_step(p):
+            d_ce.append(p.distilled_ce)
+            b_ce.append(p.baseline_ce)
+            if p.val is not None:
+                vals.append((p.step + 1, *p.val))
+            if p.step % every == 0 or p.step + 1 == p.total_steps:
+                bar.progress((p.step + 1) / p.total_steps, text=f"Step {p.step + 1} of {p.total_steps}")
+                curves = {"distilled": d_ce, "hard labels": b_ce}
+                live.plotly_chart(loss_chart(curves, vals, p.total_steps), key=f"distill.live{p.step}")
 
-            result = distill(teacher, config, on_step=on_step)
-            bar.empty()
-            live.empty()
+        result = train_distilled(config, on_step)  # queued when the server's training slots are taken
+        bar.empty()
+        live.empty()
         store.put(key, result)
     st.session_state["distill.result"] = result  # one assignment: an interrupted run never leaves half a result
 

@@ -4,7 +4,6 @@ import streamlit as st
 
 from app_ui import fail, page_header, show_code
 from app_ui.compress_ui import (
-    TrainingBusy,
     cost_table,
     histogram_figure,
     layer_names,
@@ -69,8 +68,8 @@ if config is None:
 else:
     try:
         view = prune_view(*config)
-    except (TrainingBusy, ValueError) as exc:
-        fail(str(exc), "Wait a minute and press **Prune** again, or turn the recovery fine-tune off.")
+    except ValueError as exc:
+        fail(str(exc), "Change the settings and press **Prune** again.")
     if view.diverged:
         st.error("Recovery fine-tuning diverged (the loss became NaN or infinite): lower the step count.")
     st.subheader(f"Cost: {METHODS[view.method].lower()}, {view.sparsity:.0%} of pruned weights removed")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import fail, page_header, show_code
+from app_ui.jobs_ui import place_writer, run_job, session_gone
 from app_ui.loaders import get_embedded_backend
-from slm_lib.chat import BackendError, ChatOptions
+from slm_lib.chat import BackendError, ChatOptions, ask
+from slm_lib.jobs import TRAIN
 from slm_lib.safe_text import neutralize
 from slm_lib.smollm import compress as slm_compress
 from slm_lib.smollm import loader as smollm
@@ -53,8 +55,13 @@ if run:
         if slm_compress.cached_result(name) is not None:
             continue
         bar = st.progress(0.0, text=f"{name}: starting")
-        try:
-            slm_compress.build_variant(name, on_progress=lambda f, msg, n=name, b=bar: b.progress(f, f"{n}: {msg}"))
+        try:  # a queued job: measured in a worker, one at a time per training slot
+            run_job(
+                TRAIN,
+                "slm_lib.smollm.tasks:build_variant_task",
+                {"name": name},
+                lambda e, n=name, b=bar: b.progress(e[0], f"{n}: {e[1]}"),
+            )
         except (BackendError, ValueError, OSError) as exc:
             fail(f"Building {name} failed: {exc}", "Check that the model is installed (`make run`), then retry.")
         bar.empty()
@@ -123,21 +130,24 @@ prompt = st.text_area("Prompt", slm_compress.FIXED_PROMPT, key="real_slm.prompt"
 max_new = st.slider("Max new tokens", 16, 256, 96, 16, key="real_slm.max_new")
 temperature = st.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.1, key="real_slm.temperature")
 if st.button("Generate", key="real_slm.generate"):
-    try:
-        stream = backend.stream_chat(
+    with st.chat_message("assistant"):
+        live = st.empty()  # streamed as plain text, then shown as made-safe Markdown
+        result = ask(
+            backend,
             model,
             [{"role": "user", "content": prompt}],
             ChatOptions(temperature=temperature, max_new_tokens=max_new, seed=0),
+            on_text=live.text,
+            on_place=place_writer(live, started="Generating…"),  # over the generation cap: place in line
+            should_stop=session_gone(),
         )
-        with st.chat_message("assistant"):
-            live = st.empty()  # streamed as plain text, then shown as made-safe Markdown
-            for _ in stream:
-                live.text(stream.text)
-            live.markdown(neutralize(stream.text).text or "*(no text)*")
-    except BackendError as exc:
-        fail(str(exc), "Shorten the prompt, pick another model or try again in a moment.")
-    if stream.stats:
-        s = stream.stats
+        live.markdown(neutralize(result.text).text or "*(no text)*")
+    if result.truncated:
+        st.caption("Answer truncated at the length cap.")
+    elif result.error:
+        fail(neutralize(result.error).text, "Shorten the prompt, pick another model or try again in a moment.")
+    else:
+        s = result.stats
         st.caption(
             f"{s.prompt_tokens} prompt + {s.completion_tokens} new tokens · load {s.load_seconds:.1f} s · "
             f"first token {s.ttft_seconds:.2f} s · {s.tokens_per_second:.1f} tokens/s"

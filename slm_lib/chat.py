@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from slm_lib import settings
+from slm_lib.jobs import Place, watching
 
 __all__ = [
     "Backend",
@@ -196,6 +197,8 @@ def ask(
     *,
     max_chars: int | None = None,
     on_text: Callable[[str], None] | None = None,
+    on_place: Callable[[Place | None], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ChatResult:
     """Ask one model and return its answer as a ``ChatResult``; never raises for a backend failure.
 
@@ -206,12 +209,29 @@ def ask(
     unreachable backend or missing model is ``fatal``, and an unexpected error is described
     without internals in the hosted app.
 
+    When the app is at its generation cap the answer waits its turn: ``on_place(place)`` hears where it
+    stands (``None`` once it starts). ``should_stop()`` True gives up the place or stops the answer.
+
     Example:
         result = ask(backend, "smollm2-135m", [{"role": "user", "content": "Hi"}])
         result.text if result.complete else result.error
     """
     cap = settings.limits().max_answer_chars if max_chars is None else max_chars
+    with watching(on_place, should_stop):  # whatever waits for a slot below reports here
+        return _ask(backend, model, messages, options, cap, on_text, should_stop)
+
+
+def _ask(
+    backend: Backend,
+    model: str,
+    messages: list[Message],
+    options: ChatOptions | None,
+    cap: int,
+    on_text: Callable[[str], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> ChatResult:
     text = ""
+    stream: ChatStream | None = None
     try:
         check_prompt_length(messages)
         if on_text is None:
@@ -223,10 +243,9 @@ def ask(
         for chunk in stream:
             text += chunk
             if len(text) > cap:
-                close = getattr(stream.chunks, "close", None)
-                if close is not None:
-                    close()  # stop the generation: the rest would be thrown away
                 return ChatResult(model, text[:cap], ChatStats(), False, _CAPPED, truncated=True)
+            if should_stop is not None and should_stop():
+                return ChatResult(model, text, ChatStats(), False, "Stopped before the answer was complete.")
             on_text(text)
     except StreamInterrupted as exc:
         return ChatResult(model, (exc.partial or text)[:cap], ChatStats(), False, str(exc))
@@ -237,4 +256,8 @@ def ask(
     except Exception as exc:  # one broken answer must not take a comparison or a run down
         detail = "" if settings.is_hosted() else f": {type(exc).__name__}: {exc}"  # no internals in public
         return ChatResult(model, text, ChatStats(), False, f"Unexpected error{detail}")
+    finally:
+        close = getattr(stream.chunks, "close", None) if stream is not None else None
+        if close is not None:
+            close()  # stops a generation the caller left early (cap, Stop, a closed tab): its slot is freed
     return ChatResult(model, text, stream.stats or ChatStats())

@@ -6,6 +6,13 @@
 | ``SLM_EXPLORER_CACHE`` | ``~/.cache/slm-explorer`` | converted model weights and other expensive artefacts |
 | ``SLM_EXPLORER_DATA`` | ``~/.local/share/slm-explorer`` | user data: the evaluation-run database |
 | ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
+| ``SLM_EXPLORER_WORKERS`` | ``process`` when hosted, else ``thread`` | where model work runs (see below) |
+| ``SLM_EXPLORER_WORKER_IDLE_S`` | ``120`` | a worker process idle this long exits and frees its memory |
+
+Model work (on-board answers, lab training, measuring) runs as queued jobs (``slm_lib.jobs``). With
+``process`` it runs in worker processes: pages stay fast while models work, both cores are used, and a crashed
+worker fails its job, not the app. With ``thread`` it runs on threads of the app's own process: no worker to
+start, the right choice for tests and one local user.
 """
 
 from __future__ import annotations
@@ -14,7 +21,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
+__all__ = [
+    "ASSETS_DIR",
+    "Limits",
+    "WorkerSettings",
+    "cache_dir",
+    "data_dir",
+    "is_hosted",
+    "limits",
+    "ollama_host",
+    "workers",
+]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
@@ -56,6 +73,8 @@ class Limits:
     max_train_steps: int
     max_answer_chars: int
     max_run_cells: int = 5_000  # answers one evaluation run may ask for
+    max_concurrent_trainings: int = 2  # lab training and measuring jobs running at once
+    max_waiting_jobs: int = 50  # jobs of one kind that may wait in line; more are refused
 
 
 def limits() -> Limits:
@@ -68,6 +87,8 @@ def limits() -> Limits:
             max_train_steps=300,
             max_answer_chars=8_000,
             max_run_cells=300,
+            max_concurrent_trainings=2,
+            max_waiting_jobs=50,
         )
     return Limits(
         max_prompt_chars=8_000,
@@ -76,4 +97,37 @@ def limits() -> Limits:
         max_train_steps=2_000,
         max_answer_chars=40_000,
         max_run_cells=5_000,
+        max_concurrent_trainings=4,
+        max_waiting_jobs=50,
     )
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How model work runs: ``mode`` ``"process"`` or ``"thread"``; worker processes exit after ``idle_exit_s``.
+
+    Each worker process uses ``threads`` torch threads and runs at ``nice`` (lower priority than page serving,
+    so a busy model never makes pages slow).
+    """
+
+    mode: str
+    idle_exit_s: float
+    threads: int = 1
+    nice: int = 10
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("process", "thread"):
+            raise ValueError(f"SLM_EXPLORER_WORKERS={self.mode!r} must be 'process' or 'thread'")
+        if not self.idle_exit_s > 0:
+            raise ValueError(f"SLM_EXPLORER_WORKER_IDLE_S={self.idle_exit_s} must be a number of seconds > 0")
+
+
+def workers() -> WorkerSettings:
+    """Where model work runs (``SLM_EXPLORER_WORKERS``) and when idle workers exit (``SLM_EXPLORER_WORKER_IDLE_S``)."""
+    mode = os.environ.get("SLM_EXPLORER_WORKERS", "").strip().lower() or ("process" if is_hosted() else "thread")
+    raw_idle = os.environ.get("SLM_EXPLORER_WORKER_IDLE_S", "").strip() or "120"
+    try:
+        idle = float(raw_idle)
+    except ValueError:
+        raise ValueError(f"SLM_EXPLORER_WORKER_IDLE_S={raw_idle!r} must be a number of seconds") from None
+    return WorkerSettings(mode=mode, idle_exit_s=idle)

@@ -6,6 +6,11 @@ tokenizer (not thread-safe: "Already borrowed") is used under a lock, at most
 ``limits().max_concurrent_generations`` answers run at once, and prompts are checked for length
 before any model call.
 
+Given a job pool (``EmbeddedBackend(pool=...)``, as the app does) each answer is a ``generate`` job: it waits
+its turn in a first-come-first-served line (the caller hears its place through ``slm_lib.jobs.watching``),
+runs in a worker that holds one model for everyone (``generate_task``), and streams its text back. Without a
+pool the answer is generated on the caller's thread.
+
 Example:
     backend = EmbeddedBackend()
     result = backend.chat("smollm2-135m", [{"role": "user", "content": "Hi"}])
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from slm_lib import settings
+from slm_lib import jobs, settings
 from slm_lib.chat import (
     BackendError,
     BackendUnavailable,
@@ -42,7 +47,7 @@ from slm_lib.smollm.llama_fast import FastLlama, generate_tokens
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["BASE_MODEL", "DEFAULT_SYSTEM", "EmbeddedBackend", "encode_chat"]
+__all__ = ["BASE_MODEL", "DEFAULT_SYSTEM", "EmbeddedBackend", "encode_chat", "generate_task"]
 
 BASE_MODEL = smollm.MODEL_NAME  # "smollm2-135m"
 VARIANT_NAMES = ("int8", "int4-g32", "pruned-50", "2of4", "wanda-50", "wanda-2of4")
@@ -78,7 +83,8 @@ class EmbeddedBackend:
 
     kind = "embedded"
 
-    def __init__(self, max_loaded_variants: int | None = None) -> None:
+    def __init__(self, max_loaded_variants: int | None = None, pool: jobs.JobPool | None = None) -> None:
+        self._pool = pool
         self._limits = settings.limits()
         self._max_variants = max_loaded_variants or (1 if settings.is_hosted() else 2)
         self._models: OrderedDict[str, FastLlama] = OrderedDict()  # name -> model, least recently used first
@@ -146,13 +152,17 @@ class EmbeddedBackend:
         return self._tokenizers[key]
 
     # -------------------------------------------------------------------------------------- chat
-    def _prepare(self, model: str, messages: list[Message], options: ChatOptions) -> tuple[list[int], int]:
-        """Validate and tokenize before any model call: (prompt ids, capped max new tokens)."""
+    def _check(self, messages: list[Message]) -> None:
+        """The checks that need no tokenizer: messages present, within the length cap, not empty."""
         if not isinstance(messages, list) or not messages:
             raise BackendError("no messages: send at least one user message")
         check_prompt_length(messages, self._limits.max_prompt_chars)
         if not any(str(m.get("content", "")).strip() for m in messages if m.get("role") == "user"):
             raise BackendError("the prompt is empty: type a question first")
+
+    def _prepare(self, model: str, messages: list[Message], options: ChatOptions) -> tuple[list[int], int]:
+        """Validate and tokenize before any model call: (prompt ids, capped max new tokens)."""
+        self._check(messages)
         with self._tok_lock:
             ids = encode_chat(self._tokenizer(model), messages)
         max_new = min(options.max_new_tokens, self._limits.max_new_tokens)
@@ -169,10 +179,35 @@ class EmbeddedBackend:
         opts = options or ChatOptions()
         if model not in self.list_models():
             raise ModelNotFound(f"unknown embedded model {model!r}; choose one of {', '.join(self.list_models())}")
-        ids, max_new = self._prepare(model, messages, opts)
         stream = ChatStream(iter(()))
-        stream.chunks = self._generate(model, ids, max_new, opts, stream)
+        if self._pool is None:
+            ids, max_new = self._prepare(model, messages, opts)
+            stream.chunks = self._generate(model, ids, max_new, opts, stream)
+            return stream
+        self._check(messages)
+        kwargs = {"model": model, "messages": messages, "options": opts, "max_loaded_variants": self._max_variants}
+        try:
+            job = self._pool.submit(jobs.GENERATE, "slm_lib.backends.embedded:generate_task", kwargs)
+        except jobs.QueueFull as exc:
+            raise ServerBusy(
+                f"{exc.waiting} answers are already waiting for the on-board model, the most this app queues; "
+                "try again in a few minutes."
+            ) from None
+        stream.chunks = self._follow(job, stream)
         return stream
+
+    def _follow(self, job: jobs.Job, stream: ChatStream) -> Iterator[str]:
+        """The job's text chunks; its place goes to the caller's ``jobs.watching`` while it waits."""
+        watch = jobs.current_watch()
+        try:
+            for chunk in job.events(on_place=watch.on_place, should_stop=watch.should_stop):
+                yield str(chunk)
+        except jobs.JobCancelled as exc:
+            raise BackendError(f"The answer was stopped ({exc}).") from None
+        except jobs.WorkerCrashed as exc:
+            raise BackendError(str(exc)) from None
+        stats = job.result()
+        stream.stats = stats if isinstance(stats, ChatStats) else ChatStats()
 
     def _generate(
         self, model: str, ids: list[int], max_new: int, opts: ChatOptions, stream: ChatStream
@@ -223,3 +258,41 @@ class EmbeddedBackend:
         stream = self.stream_chat(model, messages, options)
         text = "".join(stream)
         return ChatResult(model=model, text=text, stats=stream.stats or ChatStats())
+
+
+_ENGINES: dict[int, EmbeddedBackend] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(max_loaded_variants: int | None) -> EmbeddedBackend:
+    """This process's one in-process backend (its models load once and serve every job)."""
+    key = max_loaded_variants or 0
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = EmbeddedBackend(max_loaded_variants)
+        return _ENGINES[key]
+
+
+def generate_task(
+    ctx: jobs.JobContext,
+    model: str,
+    messages: list[Message],
+    options: ChatOptions,
+    max_loaded_variants: int | None = None,
+) -> ChatStats:
+    """The ``generate`` job: answer on this process's shared model, emitting text chunks; returns the stats.
+
+    Stops between tokens once the job is cancelled (Stop, a closed tab, the time limit).
+    """
+    engine = _engine(max_loaded_variants)
+    ids, max_new = engine._prepare(model, messages, options)
+    stream = ChatStream(iter(()))
+    chunks = engine._generate(model, ids, max_new, options, stream)
+    try:
+        for chunk in chunks:
+            if ctx.stopped():
+                break
+            ctx.emit(chunk)
+    finally:
+        chunks.close()  # frees the generation slot at once
+    return stream.stats or ChatStats()

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 import ollama
 
-from slm_lib import settings
+from slm_lib import jobs, settings
 from slm_lib.backends.ollama_errors import ErrorContext, clean, not_ollama, to_backend_error
 from slm_lib.backends.ollama_host import DropApiKey, normalize_host, validate_tag
 from slm_lib.backends.ollama_types import InstalledModel, ModelDetails, PullProgress, chat_stats
@@ -48,14 +48,14 @@ __all__ = ["InstalledModel", "ModelDetails", "OllamaBackend", "PullProgress"]
 _T = TypeVar("_T")
 
 
-_GATES: dict[int, threading.BoundedSemaphore] = {}
+_GATES: dict[int, jobs.FifoGate] = {}
 _GATES_LOCK = threading.Lock()
 
 
-def _gate(cap: int) -> threading.BoundedSemaphore:
-    """One process-wide semaphore per cap: at most ``cap`` Ollama generations at once."""
+def _gate(cap: int) -> jobs.FifoGate:
+    """One process-wide line per cap: at most ``cap`` Ollama generations at once, the others wait their turn."""
     with _GATES_LOCK:
-        return _GATES.setdefault(cap, threading.BoundedSemaphore(cap))
+        return _GATES.setdefault(cap, jobs.FifoGate(cap, settings.limits().max_waiting_jobs, kind="ollama"))
 
 
 class OllamaBackend:
@@ -68,7 +68,8 @@ class OllamaBackend:
             can take a minute on a CPU).
         retries: extra attempts when the server answers 429/503 (busy).
         backoff: first wait between those attempts; doubled each time, capped at ``backoff_cap``.
-        queue_wait: seconds to wait for a free generation slot before ``ServerBusy``.
+        queue_wait: seconds to wait in line for a free generation slot before ``ServerBusy`` (the caller
+            hears its place meanwhile through ``slm_lib.jobs.watching``).
     """
 
     kind = "ollama"
@@ -81,7 +82,7 @@ class OllamaBackend:
         retries: int = 2,
         backoff: float = 0.5,
         backoff_cap: float = 4.0,
-        queue_wait: float = 10.0,
+        queue_wait: float = 300.0,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError(f"timeouts must be > 0, got {connect_timeout} and {read_timeout}")
@@ -218,7 +219,16 @@ class OllamaBackend:
         if opts.seed is not None:
             request["seed"] = opts.seed
         gate = _gate(caps.max_concurrent_generations)
-        if not gate.acquire(timeout=self.queue_wait):
+        try:
+            acquired = gate.acquire(timeout=self.queue_wait, watch=jobs.current_watch())
+        except jobs.QueueFull as exc:
+            raise ServerBusy(
+                f"{exc.waiting} answers are already waiting for Ollama, the most this app queues; "
+                "try again in a few minutes."
+            ) from None
+        except jobs.JobCancelled:
+            raise BackendError("Stopped while waiting for a free generation slot.") from None
+        if not acquired:
             raise ServerBusy(
                 f"{caps.max_concurrent_generations} generations are already running on this app; try again in a moment."
             )
@@ -249,7 +259,7 @@ class OllamaBackend:
         parts: Iterator[ollama.ChatResponse],
         first: ollama.ChatResponse,
         started: float,
-        gate: threading.BoundedSemaphore,
+        gate: jobs.FifoGate,
     ) -> Iterator[str]:
         text, first_token_at, part = "", None, first
         try:

@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app_ui import compress_ui
+from slm_lib.compress import tasks as lab_tasks
 from slm_lib.compress.quantize import LAB_SCHEMES
 from slm_lib.tiny import EvalConfig
 
@@ -17,8 +17,8 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "quantization.py")
 
 @pytest.fixture(autouse=True)
 def quick_measurements(monkeypatch):
-    monkeypatch.setattr(compress_ui, "EVAL", EvalConfig(max_windows=4))
-    monkeypatch.setattr(compress_ui, "LATENCY", {"context": 8, "new_tokens": 2, "repeats": 1})
+    monkeypatch.setattr(lab_tasks, "EVAL", EvalConfig(max_windows=4))
+    monkeypatch.setattr(lab_tasks, "LATENCY", {"context": 8, "new_tokens": 2, "repeats": 1})
     st.cache_data.clear()
     yield
     st.cache_data.clear()
