@@ -13,11 +13,16 @@ from typing import Any
 import streamlit as st
 
 from app_ui import fail
-from slm_lib.jobs import GENERATE, TRAIN, JobCancelled, JobError, Place, QueueFull, WorkerCrashed
+from slm_lib.jobs import GENERATE, MEASURE, TRAIN, JobCancelled, JobError, Place, QueueFull, WorkerCrashed
 
 __all__ = ["WHAT", "place_text", "place_writer", "run_job", "session_gone"]
 
-WHAT = {GENERATE: "on-board answers", "ollama": "Ollama answers", TRAIN: "training runs"}  # per kind of job
+WHAT = {
+    GENERATE: "on-board answers",
+    "ollama": "Ollama answers",
+    TRAIN: "training runs",
+    MEASURE: "measurements",
+}  # per kind of job
 
 
 def _ordinal(n: int) -> str:

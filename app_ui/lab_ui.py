@@ -21,17 +21,8 @@ import streamlit as st
 
 from app_ui.jobs_ui import run_job
 from slm_lib.compress.distill import DistillConfig, DistillProgress, DistillResult
-from slm_lib.jobs import TRAIN
-from slm_lib.tiny import (
-    TEACHER_PATH,
-    TinyLM,
-    evaluate,
-    load_teacher,
-    measure_latency,
-    param_count,
-    read_metadata,
-    stored_bytes,
-)
+from slm_lib.jobs import MEASURE, TRAIN
+from slm_lib.tiny import TinyLM, load_teacher
 
 __all__ = [
     "ResultStore",
@@ -55,23 +46,12 @@ def teacher_model() -> TinyLM:
 
 @st.cache_data(show_spinner="Measuring the teacher…")
 def teacher_summary() -> dict[str, float | int | str]:
-    """Params, stored bytes, held-out accuracy / perplexity, latency and training recipe of the teacher."""
-    teacher = teacher_model()
-    scores = evaluate(teacher)
-    meta = read_metadata(TEACHER_PATH)
-    return {
-        "params": param_count(teacher),
-        "stored_bytes": stored_bytes(teacher),
-        "accuracy": scores.accuracy,
-        "perplexity": scores.perplexity,
-        "ms_per_token": measure_latency(teacher).ms_per_token,
-        "layers": teacher.config.n_layer,
-        "width": teacher.config.n_embd,
-        "seed": meta.get("seed", "?"),
-        "steps": meta.get("steps", "?"),
-        "seconds": meta.get("seconds", "?"),
-        "device": meta.get("device", "?"),
-    }
+    """Params, stored bytes, held-out accuracy / perplexity, latency and training recipe of the teacher.
+
+    Measured once per server, as a job in a worker (it scores the whole held-out text), not on the
+    interpreter that serves pages.
+    """
+    return run_job(MEASURE, "slm_lib.compress.tasks:teacher_summary_task", {})
 
 
 def train_distilled(config: DistillConfig, on_step: Callable[[DistillProgress], None]) -> DistillResult:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from slm_lib import settings
-from slm_lib.backends.status import check_backends
+from slm_lib.backends.status import BackendStatus, check_backends
+
+
+@st.cache_data(ttl=10, show_spinner=False, max_entries=16)
+def _statuses(host: str) -> list[BackendStatus]:
+    """Shared by every visitor for 10 s: a crowd arriving at once costs one check, not one each."""
+    return check_backends(host)
 
 
 @st.fragment
@@ -13,7 +19,7 @@ def backend_status_panel() -> None:
     """One line per backend: available or not, with a one-line fix; re-checkable without a full rerun."""
     host = st.session_state.get("ollama.host") or settings.ollama_host()
     with st.spinner("Checking backends…"):
-        statuses = check_backends(host)
+        statuses = _statuses(host)
     for status in statuses:
         if status.available:
             st.success(f"**{status.name}**: {status.detail}", icon="✅")
@@ -23,4 +29,4 @@ def backend_status_panel() -> None:
             st.warning(f"**{status.name}** is unavailable: {status.detail}", icon="⚠️")
             if status.fix:
                 st.caption(f"Fix: {status.fix}")
-    st.button("Check again", key="home.recheck")
+    st.button("Check again", key="home.recheck", on_click=_statuses.clear)

@@ -25,7 +25,16 @@ from slm_lib.compress.distill import DistillConfig, DistillResult, distill
 from slm_lib.compress.prune import PruneConfig, prune
 from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantSpec, quantize_model, quantize_scheme
 from slm_lib.jobs import JobContext
-from slm_lib.tiny import EvalConfig, evaluate, load_teacher, measure_latency, param_count
+from slm_lib.tiny import (
+    TEACHER_PATH,
+    EvalConfig,
+    evaluate,
+    load_teacher,
+    measure_latency,
+    param_count,
+    read_metadata,
+    stored_bytes,
+)
 
 __all__ = [
     "EVAL",
@@ -39,6 +48,7 @@ __all__ = [
     "prune_task",
     "scheme_table_task",
     "sweep_task",
+    "teacher_summary_task",
 ]
 
 EVAL = EvalConfig()  # the held-out windows every accuracy on the lab pages is scored on
@@ -62,6 +72,26 @@ def measure(model: torch.nn.Module) -> Measured:
 
 
 # ------------------------------------------------------------------------------------------- distillation
+def teacher_summary_task(ctx: JobContext) -> dict[str, float | int | str]:
+    """The shipped teacher: size, held-out accuracy and perplexity, latency, and how it was trained."""
+    teacher = load_teacher()
+    scores = evaluate(teacher)
+    meta = read_metadata(TEACHER_PATH)
+    return {
+        "params": param_count(teacher),
+        "stored_bytes": stored_bytes(teacher),
+        "accuracy": scores.accuracy,
+        "perplexity": scores.perplexity,
+        "ms_per_token": measure_latency(teacher).ms_per_token,
+        "layers": teacher.config.n_layer,
+        "width": teacher.config.n_embd,
+        "seed": meta.get("seed", "?"),
+        "steps": meta.get("steps", "?"),
+        "seconds": meta.get("seconds", "?"),
+        "device": meta.get("device", "?"),
+    }
+
+
 def distill_task(ctx: JobContext, config: DistillConfig) -> DistillResult:
     """Distil the shipped teacher with ``config``; emits each ``DistillProgress``."""
     return distill(load_teacher(), config, on_step=ctx.emit, should_stop=ctx.stopped)

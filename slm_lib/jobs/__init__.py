@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from slm_lib.jobs.gate import FifoGate
 from slm_lib.jobs.job import Job, JobCancelled, JobContext, JobError, Place, QueueFull, WorkerCrashed
-from slm_lib.jobs.pool import GENERATE, TRAIN, JobPool, Lane, LaneStats, app_pool, echo_task
+from slm_lib.jobs.pool import GENERATE, MEASURE, TRAIN, JobPool, Lane, LaneStats, app_pool, echo_task
 from slm_lib.jobs.watch import Watch, current_watch, watching
 
 __all__ = [
     "GENERATE",
+    "MEASURE",
     "TRAIN",
     "FifoGate",
     "Job",

@@ -28,11 +28,12 @@ from slm_lib import settings
 from slm_lib.jobs.job import Job, JobCancelled, JobContext, JobError, Place, QueueFull, WorkerCrashed
 from slm_lib.jobs.workers import ProcessWorker, ThreadWorker, Worker
 
-__all__ = ["GENERATE", "TRAIN", "JobPool", "Lane", "LaneStats", "Mode", "app_pool", "echo_task"]
+__all__ = ["GENERATE", "MEASURE", "TRAIN", "JobPool", "Lane", "LaneStats", "Mode", "app_pool", "echo_task"]
 
 Mode = Literal["thread", "process"]
 GENERATE = "generate"  # answers of the on-board model (one worker process shares one model between them)
-TRAIN = "train"  # lab training runs and measurements (one job per worker process: each uses a core)
+TRAIN = "train"  # lab training runs and long measurements (one job per worker process: each uses a core)
+MEASURE = "measure"  # short measurements a page needs to show itself (one at a time, never behind a training)
 
 
 @dataclass(frozen=True)
@@ -366,16 +367,18 @@ class JobPool:
 
 
 def app_pool(limits: settings.Limits | None = None, workers: settings.WorkerSettings | None = None) -> JobPool:
-    """The app's pool: a ``generate`` and a ``train`` lane sized by the deployment's caps (see ``settings``).
+    """The app's pool: ``generate``, ``train`` and ``measure`` lanes sized by the deployment's caps (``settings``).
 
     On-board answers share one worker process (and so one loaded model) between
-    ``max_concurrent_generations`` threads; each training or measuring job gets a process of its own.
+    ``max_concurrent_generations`` threads; each training job gets a process of its own; the short
+    measurements a page needs (the teacher's scores) run one at a time in a process of their own.
     """
     caps = limits or settings.limits()
     conf = workers or settings.workers()
     lanes = [
         Lane(GENERATE, 1, caps.max_concurrent_generations, caps.max_waiting_jobs, max_run_s=600),
         Lane(TRAIN, caps.max_concurrent_trainings, 1, caps.max_waiting_jobs, max_run_s=1800),
+        Lane(MEASURE, 1, 1, caps.max_waiting_jobs, max_run_s=300),
     ]
     return JobPool(
         lanes,
