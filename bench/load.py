@@ -134,7 +134,7 @@ def load_average() -> float:
 class App:
     """A fake Ollama and ``streamlit run Home.py`` in the hosted setting, on free loopback ports."""
 
-    def __init__(self, idle_exit_s: float, ollama_delay: float) -> None:
+    def __init__(self, idle_exit_s: float, ollama_delay: float, worker_nice: int | None = None) -> None:
         self.data = tempfile.mkdtemp(prefix="slm-load-")
         o_port, self.port = free_port(), free_port()
         py = sys.executable
@@ -152,6 +152,9 @@ class App:
             "HF_HUB_OFFLINE": "1",
         }
         env.pop("SLM_EXPLORER_WORKERS", None)  # the hosted default: worker processes
+        env.pop("SLM_EXPLORER_WORKER_NICE", None)
+        if worker_nice is not None:
+            env["SLM_EXPLORER_WORKER_NICE"] = str(worker_nice)
         cmd = [py, "-m", "streamlit", "run", "Home.py", "--server.port", str(self.port)]
         cmd += ["--server.address", "127.0.0.1", *SERVER_FLAGS]
         self.log = open(Path(self.data) / "server.log", "w")  # noqa: SIM115 - closed in stop()
@@ -249,9 +252,19 @@ async def lab(v: Visitor, steps: int) -> dict:
     }
 
 
+ALL_PAGES = ("", "slm_vs_llm", "distillation", "pruning", "quantization", "real_slm", "gallery", "model_compare")
+ALL_PAGES += ("chooser", "playground", "evaluation")
+
+
+async def warm_up(url: str) -> dict[str, float]:
+    """Open every page once, as the first visitors after a deploy do (imports, cached data): cold times."""
+    async with Visitor(url, timeout_s=1800) as v:
+        return {page or "home": (await v.open(page)).seconds for page in ALL_PAGES}
+
+
 async def _visit(url: str, behaviour, start: asyncio.Event, kind: str = "light") -> dict:  # noqa: ANN001
     try:
-        async with Visitor(url) as v:
+        async with Visitor(url, timeout_s=1800) as v:
             await v.open("")  # the visitor arrives on Home first (not timed: the timed action starts together)
             await start.wait()
             record = await behaviour(v)
@@ -392,17 +405,26 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=5, help="visitors browsing during the slowdown check")
     parser.add_argument("--idle-exit", type=float, default=30.0, help="SLM_EXPLORER_WORKER_IDLE_S for the run")
     parser.add_argument("--ollama-delay", type=float, default=0.02, help="seconds between fake Ollama tokens")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=None,
+        help="SLM_EXPLORER_WORKER_NICE for the run (default: the app's). On a machine shared with other "
+        "busy processes, niced workers measure the neighbours rather than the app: 0 there.",
+    )
     parser.add_argument("--browser-check", action="store_true")
     parser.add_argument("--skip-slowdown", action="store_true")
     args = parser.parse_args()
 
-    app = App(args.idle_exit, args.ollama_delay)
+    app = App(args.idle_exit, args.ollama_delay, args.worker_nice)
     memory = Memory(app.server.pid)
     memory.start()
     result: dict = {"args": vars(args), "cpus": os.cpu_count(), "started_load_average": load_average()}
     try:
         time.sleep(3)
         result["idle"] = memory.sample()
+        result["cold_start_s"] = asyncio.run(warm_up(app.url))
+        print("cold start (first visit of each page):", result["cold_start_s"], flush=True)
         if args.browser_check:
             result["browser_check"] = browser_check(app.url)
             print("browser check:", result["browser_check"], flush=True)

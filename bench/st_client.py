@@ -106,6 +106,8 @@ class Visitor:
     # ------------------------------------------------------------------------------------- actions
     async def open(self, page: str = "") -> Run:
         """Navigate to the page at URL path ``page`` ("" = the default page); waits until it finished."""
+        if self.pages and page not in self.pages:
+            raise ValueError(f"no page at /{page}; this app has {sorted(self.pages)}")
         page_hash = self.pages.get(page, "")
         self.held.clear()  # a new page starts with its own widgets
         return await self._rerun(page_name="" if page_hash else page, page_hash=page_hash)

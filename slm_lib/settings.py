@@ -8,6 +8,7 @@
 | ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
 | ``SLM_EXPLORER_WORKERS`` | ``process`` when hosted, else ``thread`` | where model work runs (see below) |
 | ``SLM_EXPLORER_WORKER_IDLE_S`` | ``120`` | a worker process idle this long exits and frees its memory |
+| ``SLM_EXPLORER_WORKER_NICE`` | ``10`` | niceness added to worker processes: page serving wins a contended CPU |
 
 Model work (on-board answers, lab training, measuring) runs as queued jobs (``slm_lib.jobs``). With
 ``process`` it runs in worker processes: pages stay fast while models work, both cores are used, and a crashed
@@ -120,14 +121,21 @@ class WorkerSettings:
             raise ValueError(f"SLM_EXPLORER_WORKERS={self.mode!r} must be 'process' or 'thread'")
         if not self.idle_exit_s > 0:
             raise ValueError(f"SLM_EXPLORER_WORKER_IDLE_S={self.idle_exit_s} must be a number of seconds > 0")
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"SLM_EXPLORER_WORKER_NICE={self.nice} must be between 0 and 19")
+
+
+def _number(name: str, default: str, kind: type[float] | type[int]) -> float:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} must be a {'whole ' if kind is int else ''}number") from None
 
 
 def workers() -> WorkerSettings:
-    """Where model work runs (``SLM_EXPLORER_WORKERS``) and when idle workers exit (``SLM_EXPLORER_WORKER_IDLE_S``)."""
+    """Where model work runs and how its worker processes behave (``SLM_EXPLORER_WORKER*``, see the table above)."""
     mode = os.environ.get("SLM_EXPLORER_WORKERS", "").strip().lower() or ("process" if is_hosted() else "thread")
-    raw_idle = os.environ.get("SLM_EXPLORER_WORKER_IDLE_S", "").strip() or "120"
-    try:
-        idle = float(raw_idle)
-    except ValueError:
-        raise ValueError(f"SLM_EXPLORER_WORKER_IDLE_S={raw_idle!r} must be a number of seconds") from None
-    return WorkerSettings(mode=mode, idle_exit_s=idle)
+    idle = _number("SLM_EXPLORER_WORKER_IDLE_S", "120", float)
+    nice = int(_number("SLM_EXPLORER_WORKER_NICE", "10", int))
+    return WorkerSettings(mode=mode, idle_exit_s=idle, nice=nice)

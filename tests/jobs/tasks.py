@@ -43,3 +43,7 @@ class Unpicklable(Exception):
 
 def raise_unpicklable(ctx):
     raise Unpicklable("x", "y")
+
+
+def niceness(ctx):
+    return os.getpriority(os.PRIO_PROCESS, 0)

@@ -257,3 +257,12 @@ def test_no_worker_process_outlives_the_pool_or_its_idle_time():
 def test_arguments_that_cannot_reach_a_worker_are_refused_at_once(procs):
     with pytest.raises(ValueError, match="cannot be sent"):
         procs.submit("gen", ECHO, {"items": [lambda: 1]})
+
+
+def test_worker_processes_run_at_the_configured_lower_priority():
+    pool = JobPool([Lane("gen")], mode="process", nice=5)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert pool.submit("gen", "tests.jobs.tasks:niceness").result(30) == min(mine + 5, 19)
+    finally:
+        pool.shutdown()
