@@ -25,12 +25,12 @@ import torch.nn.functional as F
 from slm_lib.settings import limits
 from slm_lib.tiny import (
     EvalConfig,
+    FitConfig,
     TinyConfig,
     TinyLM,
     evaluate,
+    fit_,
     load_corpus,
-    lr_at,
-    make_optimizer,
     measure_latency,
     model_device,
     param_count,
@@ -248,9 +248,10 @@ def distill(
 ) -> DistillResult:
     """Train a distilled student and a hard-label baseline from the same start; measure both.
 
-    The teacher is not modified. Its logits for each transfer window are computed once and reused, so a
-    distillation step costs about as much as a hard-label step. A non-finite loss stops that student and sets
-    its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
+    Both students run in one :func:`~slm_lib.tiny.train.fit_` loop, the same one ``train`` uses: same steps,
+    same schedule, each on its own loss. The teacher is not modified. Its logits for each transfer window are
+    computed once and reused, so a distillation step costs about as much as a hard-label step. A non-finite
+    loss stops that student and sets its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
     """
     start = time.perf_counter()
     eval_config = eval_config or EvalConfig()
@@ -283,48 +284,35 @@ def distill(
         rows = [teacher_cache[i] if i in teacher_cache else fresh[i] for i in map(int, ids)]
         return torch.stack(rows).float()  # (B, T, V)
 
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        chunk = windows[order[step]].to(dev)  # (B, T + 1)
+        return chunk[:, :-1], chunk[:, 1:].flatten()  # (B, T), (B*T,)
+
+    ce_now: dict[str, float] = {}  # each student's cross-entropy on the current batch
+
+    def soft_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
+        x, y = batch(step)
+        logits = model(x).flatten(0, 1)  # (B*T, V)
+        ce_now["distilled"] = F.cross_entropy(logits, y).item()
+        t_logits = teacher_logits(order[step]).flatten(0, 1)  # (B*T, V)
+        return distillation_loss(logits, t_logits, y, config.temperature, config.alpha)
+
+    def hard_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
+        x, y = batch(step)
+        ce = F.cross_entropy(model(x).flatten(0, 1), y)
+        ce_now["baseline"] = ce.item()
+        return ce
+
     init = make_student(teacher, config.preset, seed=config.seed)
     init_accuracy = evaluate(init, "val", eval_config).accuracy
     students = {"distilled": copy.deepcopy(init).train(), "baseline": copy.deepcopy(init).train()}
-    optims = {name: make_optimizer(m, config.lr, 0.01) for name, m in students.items()}
     curves: dict[str, list[float]] = {"distilled": [], "baseline": []}
-    diverged = {"distilled": False, "baseline": False}
     val_curve: list[tuple[int, float, float]] = []
     quick = EvalConfig(max_windows=16)
-    stopped = False
-    steps_done = 0
-    warmup = max(1, config.steps // 20)
-    for step in range(config.steps):
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        if all(diverged.values()):
-            break
-        ids = order[step]
-        chunk = windows[ids].to(dev)
-        x, y = chunk[:, :-1], chunk[:, 1:].flatten()  # (B, T), (B*T,)
-        kd_value = math.nan
-        for name, model in students.items():
-            if diverged[name]:
-                continue
-            for group in optims[name].param_groups:
-                group["lr"] = lr_at(step, config.steps, config.lr, warmup)
-            logits = model(x).flatten(0, 1)  # (B*T, V)
-            ce = F.cross_entropy(logits, y)
-            if name == "distilled":
-                t_logits = teacher_logits(ids).flatten(0, 1)  # (B*T, V)
-                loss = distillation_loss(logits, t_logits, y, config.temperature, config.alpha)
-                kd_value = loss.item()
-            else:
-                loss = ce
-            if not math.isfinite(loss.item()):
-                diverged[name] = True
-                continue
-            optims[name].zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optims[name].step()
-            curves[name].append(ce.item())
+
+    def record(step: int, losses: dict[str, float]) -> None:
+        for name in losses:  # the students that took this step
+            curves[name].append(ce_now[name])
         val = None
         if config.eval_every and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
             val = tuple(evaluate(students[n], "val", quick).loss for n in ("distilled", "baseline"))
@@ -332,8 +320,12 @@ def distill(
         if on_step is not None:
             d_ce = curves["distilled"][-1] if curves["distilled"] else math.nan
             b_ce = curves["baseline"][-1] if curves["baseline"] else math.nan
-            on_step(DistillProgress(step, config.steps, kd_value, d_ce, b_ce, val))  # type: ignore[arg-type]
-        steps_done = step + 1
+            kd = losses.get("distilled", math.nan)
+            on_step(DistillProgress(step, config.steps, kd, d_ce, b_ce, val))  # type: ignore[arg-type]
+
+    schedule = FitConfig(config.steps, config.lr, warmup_steps=max(1, config.steps // 20), weight_decay=0.01)
+    pair = {"distilled": (students["distilled"], soft_loss), "baseline": (students["baseline"], hard_loss)}
+    run = fit_(pair, schedule, on_step=record, should_stop=should_stop)
     t_scores = evaluate(teacher, "val", eval_config)
     t_latency = measure_latency(teacher, new_tokens=config.latency_tokens, repeats=3)
     teacher_report = StudentReport(
@@ -357,10 +349,10 @@ def distill(
         distilled_ce=tuple(curves["distilled"]),
         baseline_ce=tuple(curves["baseline"]),
         val_curve=tuple(val_curve),
-        steps_done=steps_done,
-        stopped=stopped,
-        distilled_diverged=diverged["distilled"],
-        baseline_diverged=diverged["baseline"],
+        steps_done=run.steps_done,
+        stopped=run.stopped,
+        distilled_diverged=run.diverged["distilled"],
+        baseline_diverged=run.diverged["baseline"],
         transfer_windows=n_windows,
         seconds=time.perf_counter() - start,
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -276,14 +275,9 @@ def _recover(
         lr=config.recover_lr,
         warmup_steps=min(10, config.recover_steps // 5),
         seed=config.seed,
+        max_seconds=config.recover_seconds,
     )
-    start = time.perf_counter()
-
-    def stop() -> bool:
-        over_budget = config.recover_seconds is not None and time.perf_counter() - start >= config.recover_seconds
-        return over_budget or (should_stop is not None and should_stop())
-
-    run = train(hooked, train_config, on_step=on_step, should_stop=stop)  # trains a copy of hooked
+    run = train(hooked, train_config, on_step=on_step, should_stop=should_stop)  # trains a copy of hooked
     state = {k: v for k, v in run.model.state_dict().items() if not k.endswith("weight_mask")}
     model.load_state_dict(state)  # back into the hook-free model, then the masks once more
     with torch.no_grad():
