@@ -17,14 +17,8 @@ import torch
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
 from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
-from slm_lib.compress.quantize import (
-    LAB_SCHEMES,
-    QuantizeConfig,
-    QuantSpec,
-    quantize_model,
-    quantize_scheme,
-    quantize_tensor,
-)
+from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
+from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, quantize_model, quantize_scheme
 from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
 
 __all__ = [

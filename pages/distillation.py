@@ -13,7 +13,9 @@ from app_ui.lab_ui import (
     teacher_summary,
     training_slot,
 )
-from slm_lib.compress.distill import PRESETS, DistillConfig, distill, distillation_loss, make_student, soft_targets
+from slm_lib.compress.distill import DistillConfig, distill
+from slm_lib.compress.distill_loss import distillation_loss, soft_targets
+from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.settings import limits
 from slm_lib.tiny import generate, load_corpus, param_count
 

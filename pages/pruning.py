@@ -14,7 +14,9 @@ from app_ui.compress_ui import (
     sweep_figure,
     teacher_or_fail,
 )
-from slm_lib.compress.prune import n_of_m_mask, prune, prune_structured_, unstructured_mask
+from slm_lib.compress.prune import prune
+from slm_lib.compress.sparsity import n_of_m_mask, unstructured_mask
+from slm_lib.compress.structured import prune_structured_
 from slm_lib.settings import limits
 
 page_header(

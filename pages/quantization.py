@@ -13,7 +13,9 @@ from app_ui.compress_ui import (
     scheme_table,
     teacher_or_fail,
 )
-from slm_lib.compress.quantize import int8_dynamic, pack_bits, quantize_model, quantize_tensor
+from slm_lib.compress.bit_packing import pack_bits
+from slm_lib.compress.quant_grid import quantize_tensor
+from slm_lib.compress.quantize import int8_dynamic, quantize_model
 
 page_header(
     "Quantization",

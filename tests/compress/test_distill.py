@@ -5,14 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from slm_lib.compress.distill import (
-    PRESETS,
-    DistillConfig,
-    distill,
-    distillation_loss,
-    make_student,
-    soft_targets,
-)
+from slm_lib.compress.distill import DistillConfig, distill
+from slm_lib.compress.distill_loss import distillation_loss, soft_targets
+from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.tiny import EvalConfig, TinyConfig, TinyLM, TrainConfig, load_corpus, param_count, train
 
 FAST = dict(steps=4, batch=4, transfer_chars=3_000, eval_every=2, latency_tokens=2)

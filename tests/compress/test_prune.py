@@ -6,14 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from slm_lib.compress.prune import (
-    PruneConfig,
-    n_of_m_mask,
-    prune,
-    prune_structured_,
-    sparse_bytes,
-    unstructured_mask,
-)
+from slm_lib.compress.prune import PruneConfig, prune
+from slm_lib.compress.sparsity import n_of_m_mask, sparse_bytes, unstructured_mask
+from slm_lib.compress.structured import prune_structured_
 from slm_lib.tiny import TinyConfig, TinyLM, load_corpus
 
 V = load_corpus().vocab_size  # recovery training reads the real corpus

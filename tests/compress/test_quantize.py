@@ -8,16 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from slm_lib.compress.quantize import (
-    QuantizeConfig,
-    QuantSpec,
-    cast_model,
-    int8_dynamic,
-    pack_bits,
-    quantize_model,
-    quantize_tensor,
-    unpack_bits,
-)
+from slm_lib.compress.bit_packing import pack_bits, unpack_bits
+from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
+from slm_lib.compress.quantize import QuantizeConfig, cast_model, int8_dynamic, quantize_model
 from slm_lib.tiny import TinyConfig, TinyLM
 
 specs = st.builds(
