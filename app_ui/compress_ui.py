@@ -1,12 +1,14 @@
 """Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
 
 Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
-recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing.
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The work itself
+(pruning, sweeps, quantizing, measuring) is done by ``slm_lib``; this module adds caching, progress bars and
+the page's tables and figures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,16 +18,15 @@ import torch
 
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
-from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
-from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
-from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, quantize_model, quantize_scheme
-from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+from slm_lib.compress.prune import PruneConfig, SweepPoint, prunable_linears, prune, sparsity_sweep
+from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
+from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantizeResult, quantize_model, quantize_scheme
+from slm_lib.tiny import EvalConfig, Measurement, TinyLM, measure_model, param_count
 
 __all__ = [
     "EVAL",
     "LATENCY",
     "SWEEP",
-    "Measured",
     "PruneView",
     "RowView",
     "SchemeRow",
@@ -71,16 +72,8 @@ def layer_names() -> list[str]:
     return list(prunable_linears(teacher_or_fail(), ("head",)))
 
 
-@dataclass(frozen=True)
-class Measured:
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-
-
-def _measure(model: torch.nn.Module) -> Measured:
-    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
-    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
+def _measure(model: torch.nn.Module) -> Measurement:
+    return measure_model(model, EVAL, **LATENCY)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- pruning
@@ -94,8 +87,8 @@ class PruneView:
     nonzero_params: int
     dense_bytes: int
     sparse_bytes: int
-    pruned: Measured
-    teacher: Measured
+    pruned: Measurement
+    teacher: Measurement
     teacher_params: int
     recover_losses: tuple[float, ...]
     recover_seconds: float
@@ -147,21 +140,17 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
 @st.cache_data(show_spinner=False, max_entries=8)
 def sweep(method: str) -> pd.DataFrame:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
-    teacher = lab_teacher()
-    levels = (0.0, 0.5) if method == "2:4" else SWEEP
     bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
-    rows = []
-    for i, level in enumerate(levels):
-        config = PruneConfig("magnitude" if level == 0 else method, level)
-        result = prune(teacher, config)
-        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
-        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
-        bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
-    return pd.DataFrame(rows)
+
+    def progress(point: SweepPoint, done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Sparsity {point.sparsity:.0%}: accuracy {point.accuracy:.3f}")
+
+    points = sparsity_sweep(lab_teacher(), method, SWEEP, EVAL, on_point=progress)
+    return pd.DataFrame([asdict(p) for p in points])
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
-    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measured) -> dict[str, object]:
+    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measurement) -> dict[str, object]:
         return {
             "model": name,
             "parameters": f"{params:,}",
@@ -170,7 +159,7 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
-            "latency (ms/char)": f"{m.latency_ms:.2f}",
+            "latency (ms/char)": f"{m.ms_per_token:.2f}",
         }
 
     t_bytes = view.teacher_params * 4
@@ -250,18 +239,10 @@ def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, lay
     weight = dict(lab_teacher().named_modules())[layer].weight.detach().cpu()
     qt = quantize_tensor(weight, spec)
     back, steps = qt.dequantize()[row], qt.element_scales()[row]
-    n_cols = weight.shape[1]
-    if granularity == "tensor":
-        groups = [(0, 0, n_cols)]  # (group index, first column, end column)
-    elif granularity == "channel":
-        groups = [(row, 0, n_cols)]
-    else:
-        per_row = -(-n_cols // group_size)
-        groups = [(row * per_row + g, g * group_size, min(n_cols, (g + 1) * group_size)) for g in range(per_row)]
     xs: list[float | None] = []
     ys: list[float | None] = []
     if len(qt.grid(0)) <= 32:  # finer grids are drawn as a blur: skip them
-        for g, start, end in groups:
+        for g, start, end in group_spans(qt, row):
             for level in qt.grid(g).tolist():
                 xs += [start - 0.5, end - 0.5, None]
                 ys += [level, level, None]
@@ -308,26 +289,18 @@ class SchemeRow:
     compute: str
 
 
-def _row(name: str, result: object, compute: str) -> SchemeRow:
-    m = _measure(result.model)  # type: ignore[attr-defined]
+def _row(name: str, result: QuantizeResult) -> SchemeRow:
+    m = _measure(result.model)
     return SchemeRow(
         name,
         result.bits,
         result.stored_bytes,
-        result.compression,  # type: ignore[attr-defined]
+        result.compression,
         m.accuracy,
         m.perplexity,
-        m.latency_ms,
-        compute,
+        m.ms_per_token,
+        result.compute,
     )
-
-
-def _compute_note(name: str, simulated: bool) -> str:
-    if simulated:
-        return "fake-quantized: dequantized to float for compute, so no speed-up"
-    if name == "int8 dynamic (torch.ao)":
-        return "real int8 kernels (CPU)"
-    return f"real {name} storage and compute"
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -338,7 +311,7 @@ def scheme_table() -> list[SchemeRow]:
     rows = []
     for i, name in enumerate(LAB_SCHEMES):
         result = quantize_scheme(teacher, name)
-        rows.append(_row(name, result, _compute_note(name, result.simulated)))
+        rows.append(_row(name, result))
         bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
     return rows
 
@@ -347,7 +320,7 @@ def scheme_table() -> list[SchemeRow]:
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     spec = QuantSpec(bits, symmetric, granularity, group_size)
     result = quantize_model(lab_teacher(), QuantizeConfig(spec))
-    return _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+    return _row(f"your setting: {spec.label}", result)
 
 
 def scheme_figure(rows: list[SchemeRow]) -> go.Figure:

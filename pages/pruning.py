@@ -14,7 +14,7 @@ from app_ui.compress_ui import (
     sweep_figure,
     teacher_or_fail,
 )
-from slm_lib.compress.prune import prune
+from slm_lib.compress.prune import prune, sparsity_sweep
 from slm_lib.compress.sparsity import n_of_m_mask, unstructured_mask
 from slm_lib.compress.structured import prune_structured_
 from slm_lib.settings import limits
@@ -87,8 +87,8 @@ else:
     )
     c.metric(
         "Latency (ms/char)",
-        f"{view.pruned.latency_ms:.2f}",
-        f"{view.pruned.latency_ms - view.teacher.latency_ms:+.2f}",
+        f"{view.pruned.ms_per_token:.2f}",
+        f"{view.pruned.ms_per_token - view.teacher.ms_per_token:+.2f}",
         delta_color="inverse",
     )
     if view.recover_losses:
@@ -121,4 +121,4 @@ if swept:
     teacher_acc = frame.loc[frame["sparsity"] == 0, "accuracy"].iloc[0]
     st.plotly_chart(sweep_figure(frame, swept, teacher_acc), key="prune.sweep_chart")
 
-show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune)
+show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune, sparsity_sweep)

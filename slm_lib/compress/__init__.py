@@ -8,7 +8,7 @@ it is given. The verbs are re-exported here; the code lives in small modules, on
   :mod:`~slm_lib.compress.distill` (``distill``: the two-student run),
 - pruning: :mod:`~slm_lib.compress.sparsity` (masks and sparse sizes of one tensor),
   :mod:`~slm_lib.compress.structured` (cutting neurons and heads), :mod:`~slm_lib.compress.prune` (``prune``:
-  a whole model, recovery fine-tune and costs),
+  a whole model, recovery fine-tune, costs, sparsity sweeps),
 - quantization: :mod:`~slm_lib.compress.bit_packing`, :mod:`~slm_lib.compress.quant_grid` (one tensor on a
   grid), :mod:`~slm_lib.compress.quantize` (whole models and the lab's schemes).
 

@@ -19,7 +19,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -30,11 +30,12 @@ from slm_lib.settings import limits
 from slm_lib.tiny import (
     EvalConfig,
     FitConfig,
+    Measurement,
     TinyLM,
     evaluate,
     fit_,
     load_corpus,
-    measure_latency,
+    measure_model,
     model_device,
     param_count,
     stored_bytes,
@@ -139,16 +140,14 @@ class DistillResult:
     seconds: float
 
 
-def _report(model: TinyLM, teacher_accuracy: float, eval_config: EvalConfig, tokens: int) -> StudentReport:
-    scores = evaluate(model, "val", eval_config)
-    latency = measure_latency(model, new_tokens=tokens, repeats=3)
+def _report(model: TinyLM, measured: Measurement, teacher_accuracy: float) -> StudentReport:
     return StudentReport(
         params=param_count(model),
         stored_bytes=stored_bytes(model),
-        accuracy=scores.accuracy,
-        perplexity=scores.perplexity,
-        ms_per_token=latency.ms_per_token,
-        retained=scores.accuracy / teacher_accuracy if teacher_accuracy > 0 else float("nan"),
+        accuracy=measured.accuracy,
+        perplexity=measured.perplexity,
+        ms_per_token=measured.ms_per_token,
+        retained=measured.accuracy / teacher_accuracy if teacher_accuracy > 0 else float("nan"),
     )
 
 
@@ -255,23 +254,18 @@ def distill(
     schedule = FitConfig(config.steps, config.lr, warmup_steps=max(1, config.steps // 20), weight_decay=0.01)
     pair = {"distilled": (students["distilled"], soft_loss), "baseline": (students["baseline"], hard_loss)}
     run = fit_(pair, schedule, on_step=record, should_stop=should_stop)
-    t_scores = evaluate(teacher, "val", eval_config)
-    t_latency = measure_latency(teacher, new_tokens=config.latency_tokens, repeats=3)
-    teacher_report = StudentReport(
-        params=param_count(teacher),
-        stored_bytes=stored_bytes(teacher),
-        accuracy=t_scores.accuracy,
-        perplexity=t_scores.perplexity,
-        ms_per_token=t_latency.ms_per_token,
-        retained=1.0,
-    )
     for model in students.values():
         model.eval()
+    measured = {
+        name: measure_model(model, eval_config, new_tokens=config.latency_tokens, repeats=3)
+        for name, model in (("teacher", teacher), *students.items())
+    }
+    t_accuracy = measured["teacher"].accuracy
     return DistillResult(
         config=config,
-        teacher=teacher_report,
-        distilled=_report(students["distilled"], t_scores.accuracy, eval_config, config.latency_tokens),
-        baseline=_report(students["baseline"], t_scores.accuracy, eval_config, config.latency_tokens),
+        teacher=replace(_report(teacher, measured["teacher"], t_accuracy), retained=1.0),
+        distilled=_report(students["distilled"], measured["distilled"], t_accuracy),
+        baseline=_report(students["baseline"], measured["baseline"], t_accuracy),
         initial_accuracy=init_accuracy,
         distilled_model=students["distilled"],
         baseline_model=students["baseline"],

@@ -8,7 +8,8 @@ matrices are physically smaller and every matmul does less work.
 
 The tensor-level masks and sparse sizes live in :mod:`slm_lib.compress.sparsity`, cutting neurons and heads
 in :mod:`slm_lib.compress.structured`. :func:`prune` works on any model with ``nn.Linear`` layers, except
-``method="structured"`` and recovery training, which need a :class:`~slm_lib.tiny.TinyLM`.
+``method="structured"``, recovery training and :func:`sparsity_sweep`, which need a
+:class:`~slm_lib.tiny.TinyLM`.
 
 Example:
     >>> from slm_lib.tiny import TinyConfig, TinyLM
@@ -20,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -28,14 +29,16 @@ from torch import nn
 
 from slm_lib.compress.sparsity import n_of_m_mask, sparse_bytes, unstructured_mask
 from slm_lib.compress.structured import prune_structured_
-from slm_lib.tiny import TinyLM, TrainConfig, TrainResult, train
+from slm_lib.tiny import EvalConfig, TinyLM, TrainConfig, TrainResult, evaluate, train
 
 __all__ = [
     "METHODS",
     "PruneConfig",
     "PruneResult",
+    "SweepPoint",
     "prunable_linears",
     "prune",
+    "sparsity_sweep",
 ]
 
 METHODS = ("magnitude", "global", "structured", "2:4")
@@ -223,3 +226,41 @@ def _sparse_model_bytes(model: nn.Module, config: PruneConfig) -> int:
         dense = p.numel() * p.element_size()
         total += min(dense, sparse_bytes(p, layout)) if id(p) in sparse_ids else dense
     return total
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """Held-out scores of the model pruned to one sparsity level (no recovery fine-tune)."""
+
+    sparsity: float
+    accuracy: float
+    perplexity: float
+
+
+def sparsity_sweep(
+    model: TinyLM,
+    method: str,
+    levels: Sequence[float],
+    eval_config: EvalConfig | None = None,
+    on_point: Callable[[SweepPoint, int, int], None] | None = None,
+) -> tuple[SweepPoint, ...]:
+    """Prune a copy of ``model`` with ``method`` at each sparsity in ``levels`` and score it on held-out text.
+
+    Level 0 is the model itself. 2:4 always removes exactly half, so its sweep has the two points 0 and 0.5
+    whatever ``levels`` says. ``on_point(point, done, total)`` follows each point (a progress bar).
+
+    Example:
+        >>> from slm_lib.tiny import load_teacher
+        >>> points = sparsity_sweep(load_teacher(), "magnitude", (0.0, 0.9), EvalConfig(max_windows=4))
+        >>> points[0].accuracy > points[1].accuracy
+        True
+    """
+    levels = (0.0, 0.5) if method == "2:4" else tuple(levels)
+    points: list[SweepPoint] = []
+    for level in levels:
+        result = prune(model, PruneConfig("magnitude" if level == 0 else method, level))
+        score = evaluate(result.model, "val", eval_config)  # type: ignore[arg-type]
+        points.append(SweepPoint(level, score.accuracy, score.perplexity))
+        if on_point is not None:
+            on_point(points[-1], len(points), len(levels))
+    return tuple(points)

@@ -64,6 +64,7 @@ class QuantizeResult:
     fp32_bytes: int
     simulated: bool  # True: weights on the grid but compute in float (no speed-up)
     n_quantized: int  # how many weight tensors were quantized
+    compute: str  # how it runs, in words: fake-quantized, or real low-precision storage and kernels
 
     @property
     def compression(self) -> float:
@@ -108,6 +109,7 @@ def quantize_model(model: nn.Module, config: QuantizeConfig) -> QuantizeResult:
         fp32_bytes=_fp32_bytes(model),
         simulated=True,
         n_quantized=len(done),
+        compute="fake-quantized: dequantized to float for compute, so no speed-up",
     )
 
 
@@ -123,14 +125,16 @@ def cast_model(model: nn.Module, dtype: str) -> QuantizeResult:
         raise ValueError(f"dtype={dtype!r} must be one of {tuple(dtypes)}")
     cast = copy.deepcopy(model).to(dtypes[dtype])
     size = dtypes[dtype].itemsize
+    scheme = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}[dtype]
     return QuantizeResult(
         model=cast,
-        scheme={"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}[dtype],
+        scheme=scheme,
         bits=size * 8,
         stored_bytes=sum(p.numel() * size for p in cast.parameters()),
         fp32_bytes=_fp32_bytes(model),
         simulated=False,
         n_quantized=0,
+        compute=f"real {scheme} storage and compute",
     )
 
 
@@ -190,7 +194,16 @@ def quantize_scheme(model: nn.Module, name: str) -> QuantizeResult:
         result = quantize_model(model, QuantizeConfig(fmt))
     elif fmt == "int8_dynamic":
         qmodel = int8_dynamic(model)
-        result = QuantizeResult(qmodel, name, 8, int8_dynamic_bytes(qmodel), _fp32_bytes(model), False, 0)
+        result = QuantizeResult(
+            model=qmodel,
+            scheme=name,
+            bits=8,
+            stored_bytes=int8_dynamic_bytes(qmodel),
+            fp32_bytes=_fp32_bytes(model),
+            simulated=False,
+            n_quantized=0,
+            compute="real int8 kernels (CPU)",
+        )
     else:
         result = cast_model(model, fmt)
     return replace(result, scheme=name)

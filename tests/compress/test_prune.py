@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from slm_lib.compress.prune import PruneConfig, prune
-from slm_lib.tiny import TinyConfig, TinyLM, load_corpus
+from slm_lib.compress.prune import PruneConfig, prune, sparsity_sweep
+from slm_lib.tiny import EvalConfig, TinyConfig, TinyLM, evaluate, load_corpus
 
 V = load_corpus().vocab_size  # recovery training reads the real corpus
 
@@ -108,3 +108,17 @@ def test_recovery_time_budget_ends_training_early():
     assert result.recover_stopped and len(result.recover_losses) == 0
     with pytest.raises(ValueError, match="recover_seconds"):
         PruneConfig(recover_seconds=0)
+
+
+def test_sparsity_sweep_scores_each_level_and_starts_at_the_model_itself():
+    model = tiny_lm()
+    before = snapshot(model)
+    quick = EvalConfig(max_windows=2)
+    seen = []
+    points = sparsity_sweep(model, "global", (0.0, 0.5, 0.9), quick, on_point=lambda p, i, n: seen.append((i, n)))
+    assert [p.sparsity for p in points] == [0.0, 0.5, 0.9] and seen == [(1, 3), (2, 3), (3, 3)]
+    assert points[0].accuracy == evaluate(model, "val", quick).accuracy  # level 0: nothing pruned
+    reference = evaluate(prune(model, PruneConfig("global", 0.5)).model, "val", quick)
+    assert (points[1].accuracy, points[1].perplexity) == (reference.accuracy, reference.perplexity)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert [p.sparsity for p in sparsity_sweep(model, "2:4", (0.0, 0.3, 0.9), quick)] == [0.0, 0.5]

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
+from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
 
 specs = st.builds(
     QuantSpec,
@@ -96,3 +96,22 @@ def test_spec_validation_names_the_value(kwargs, match):
 def test_quantize_rejects_nan():
     with pytest.raises(ValueError, match="NaN"):
         quantize_tensor(torch.tensor([1.0, float("nan")]), QuantSpec())
+
+
+@given(spec=specs, rows=st.integers(1, 5), cols=st.integers(1, 70), data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_group_spans_tile_the_row_and_name_each_element_scale(spec, rows, cols, data):
+    qt = quantize_tensor(torch.randn(rows, cols), spec)
+    row = data.draw(st.integers(0, rows - 1))
+    spans = group_spans(qt, row)
+    assert spans[0][1] == 0 and spans[-1][2] == cols
+    assert all(a[2] == b[1] for a, b in zip(spans, spans[1:], strict=False))  # contiguous, no overlap
+    steps = qt.element_scales()[row]
+    for group, start, end in spans:  # reference: every element of a span uses that group's scale
+        assert torch.equal(steps[start:end], qt.scale[group].float().expand(end - start))
+
+
+def test_group_spans_rejects_a_row_outside_the_tensor():
+    qt = quantize_tensor(torch.randn(3, 8), QuantSpec(bits=4))
+    with pytest.raises(ValueError, match="row=3"):
+        group_spans(qt, 3)

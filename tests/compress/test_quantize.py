@@ -7,7 +7,14 @@ import torch
 from torch import nn
 
 from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
-from slm_lib.compress.quantize import QuantizeConfig, cast_model, int8_dynamic, quantize_model
+from slm_lib.compress.quantize import (
+    LAB_SCHEMES,
+    QuantizeConfig,
+    cast_model,
+    int8_dynamic,
+    quantize_model,
+    quantize_scheme,
+)
 from slm_lib.tiny import TinyConfig, TinyLM
 
 
@@ -68,3 +75,13 @@ def test_int8_dynamic_uses_real_int8_kernels_and_stays_close():
     with torch.no_grad():
         ref, out = model(x), qmodel(x)
     assert (out - ref).abs().max() < 0.05 * ref.abs().max()
+
+
+def test_each_scheme_says_how_it_computes():
+    model = _tiny_model()
+    compute = {name: quantize_scheme(model, name).compute for name in LAB_SCHEMES}
+    assert compute["fp16"] == "real fp16 storage and compute" and compute["fp32"] == "real fp32 storage and compute"
+    assert compute["int8 dynamic (torch.ao)"] == "real int8 kernels (CPU)"
+    assert all(
+        compute[name].startswith("fake-quantized") for name in LAB_SCHEMES if name.startswith("int") and "(" not in name
+    )
