@@ -12,6 +12,9 @@ it is given. The verbs are re-exported here; the code lives in small modules, on
 - quantization: :mod:`~slm_lib.compress.bit_packing`, :mod:`~slm_lib.compress.quant_grid` (one tensor on a
   grid), :mod:`~slm_lib.compress.quantize` (whole models and the lab's schemes).
 
+:mod:`~slm_lib.compress.charts` draws the lab pages' figures from plain numbers (it needs plotly; nothing here
+imports it).
+
 Import from the modules by name (``from slm_lib.compress.prune import PruneConfig``): here ``prune`` and
 ``distill`` are the functions, not the modules.
 
