@@ -74,7 +74,7 @@ OVERHEAD_FRACTION = 0.10
 KV_BITS = (4, 8, 16, 32)
 FITS, MAY_FIT, TOO_BIG, CANNOT_TELL = "fits", "may fit", "does not fit", "cannot tell"
 FIT_STATUSES = (FITS, MAY_FIT, TOO_BIG, CANNOT_TELL)
-_NO_KV = "KV-cache size (layer and head numbers)"
+_NO_KV = "KV-cache size"
 _NO_CONTEXT = "maximum context"
 _NO_PARAMS = "parameter count"
 
@@ -238,7 +238,7 @@ def estimate_need(card: ModelCard, quant: str | float, context_tokens: int, kv_b
         >>> from slm_lib.catalog.cards import get_card, load_models
         >>> need = estimate_need(get_card(load_models(), "phi-3.5-vision"), "q4_K_M", 4096)
         >>> need.total_gb is None, round(need.at_least_gb, 2), need.missing
-        (True, 2.79, ('KV-cache size (layer and head numbers)',))
+        (True, 2.79, ('KV-cache size',))
     """
     bits = resolve_bits(quant)
     _check_context_value(context_tokens)

@@ -135,7 +135,8 @@ class Recommendation:
         if scored == len(self.picks) or (scored >= MIN_RANKED and 2 * scored >= len(self.picks)):
             return None
         return (
-            f"Only {scored} of the {len(self.picks)} models that fit publish a {_BENCH_LABEL.get(main, main)} score, "
+            f"Only {scored} of the {len(self.picks)} models that fit {'has' if scored == 1 else 'have'} a published "
+            f"{_BENCH_LABEL.get(main, main)} score, "
             f"so this ranking says little about {use.label.lower()}. Try the candidates on your own prompts in "
             "the Playground."
         )
@@ -189,8 +190,10 @@ def _filter(card: ModelCard, req: ChooserRequest, use: UseCase) -> str | None:
     if card.context_tokens is not None and req.context_tokens > card.context_tokens:
         return f"maximum context is {card.context_tokens:,} tokens, below your {req.context_tokens:,}"
     if not card.is_slm and not req.include_large:
-        what = card.size_note or f"{card.size_label}: not under the {SLM_MAX_PARAMS_B:g}B SLM line"
-        return f"{what} (tick 'also consider larger models' to include it)"
+        what = f"{card.size_label}, above the {SLM_MAX_PARAMS_B:g}B SLM line"
+        if card.size_note:
+            what = f"above the {SLM_MAX_PARAMS_B:g}B SLM line ({card.size_note.rstrip('.')})"
+        return f"{what}; tick 'also consider larger models' to include it"
     return None
 
 
@@ -205,7 +208,7 @@ def _pick(card: ModelCard, need: Need, req: ChooserRequest, use: UseCase) -> Pic
         f"left after the {req.reserve:.1f} GB reserve, KV cache included)"
     ]
     if name is not None:
-        reasons.append(f"{_BENCH_LABEL.get(name, name)}: {card.benchmarks[name].label()}")
+        reasons.append(f"{name}: {card.benchmarks[name].label()}")
     elif use.benchmarks:
         reasons.append(f"no published {' / '.join(_BENCH_LABEL.get(b, b) for b in use.benchmarks)} score")
     reasons.append(f"context up to {card.context_tokens:,} tokens")

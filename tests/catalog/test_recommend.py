@@ -50,7 +50,9 @@ def test_code_ranks_by_humaneval_first_and_says_when_scores_are_few():
     assert first.benchmark == "HumanEval" and {p.card.id for p in first.picks} >= {"phi-3.5-mini", "qwen2-7b"}
     assert all("HumanEval" in p.card.benchmarks for p in first.picks)
     warning = rec.thin_evidence()
-    assert warning.startswith(f"Only {len(first.picks)} of the {len(rec.picks)} models that fit publish a HumanEval")
+    assert warning.startswith(
+        f"Only {len(first.picks)} of the {len(rec.picks)} models that fit have a published HumanEval"
+    )
     assert recommend(CARDS, ChooserRequest(use_case="chat", memory_gb=16)).thin_evidence() is None
 
 
