@@ -105,7 +105,12 @@ def entities(text: str, lowercase: frozenset[str] = frozenset()) -> list[Mention
         opener = bool(_OPENERS.search(prose[: w.start]))
         common = w.text.lower() in STOPWORDS or (w.stem in lowercase and not w.text.isupper())
         after_number = bool(re.search(r"[\d°º]\s?$", prose[: w.start]))  # 32°F, 5 K: units, not names
-        skip = after_number or w.text.lower() in UNIT_WORDS or w.text.lower() in _CLASS_OF or any(a <= w.start < b for a, b in titles)
+        skip = (
+            after_number
+            or w.text.lower() in UNIT_WORDS
+            or w.text.lower() in _CLASS_OF
+            or any(a <= w.start < b for a, b in titles)
+        )
         if _is_name(w) and not skip and not (opener and common) and w.text.lower() not in STOPWORDS:
             if run and prose[run[-1].end : w.start].strip() not in ("", "-"):
                 close()

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from slm_lib.eval.wording import STOPWORDS, Flag, Word, clauses, quote, split_code, words
 
@@ -86,7 +87,7 @@ def polar_answer(text: str) -> bool | None:
     return not m.group("neg")
 
 
-def _negated(ws: list[Word]) -> list[tuple[Word, Word]]:
+def _negated(ws: Sequence[Word]) -> list[tuple[Word, Word]]:
     """``(cue, scope word)`` pairs: the first content word within four words after each negation."""
     out = []
     for i, w in enumerate(ws):
@@ -101,7 +102,7 @@ def _negated(ws: list[Word]) -> list[tuple[Word, Word]]:
     return out
 
 
-def _clause_words(text: str) -> list[tuple[str, list[Word]]]:
+def _clause_words(text: str) -> list[tuple[str, Sequence[Word]]]:
     prose = split_code(text)[0]
     out = []
     for _offset, clause in clauses(prose):
@@ -134,7 +135,10 @@ def check_negation(answer: str, reference: str, question: str = "") -> list[Flag
 
 
 def _dropped(
-    negating: list[tuple[str, list[Word]]], plain: list[tuple[str, list[Word]]], template: str, swap: bool = False
+    negating: list[tuple[str, Sequence[Word]]],
+    plain: list[tuple[str, Sequence[Word]]],
+    template: str,
+    swap: bool = False,
 ) -> list[Flag]:
     """A word negated in one text and stated in a clause of the other that has no negation at all."""
     for clause, ws in negating:

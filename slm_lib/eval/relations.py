@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slm_lib.eval.wording import STOPWORDS, Flag, Word, clauses, quote, split_code, words
@@ -69,10 +70,10 @@ class Role:
     clause: str
 
 
-def _things(ws: list[Word], shared: set[str]) -> list[tuple[int, int]]:
+def _things(ws: Sequence[Word], shared: set[str]) -> list[tuple[int, int]]:
     """Index ranges of runs of content words that both texts use."""
     runs, start = [], None
-    for i, w in enumerate(ws + [Word("", "", 0, 0)]):
+    for i, w in enumerate([*ws, Word("", "", 0, 0)]):
         ok = w.text and w.text.lower() not in STOPWORDS and w.stem in shared and w.text.lower() not in CUES
         if ok and start is None:
             start = i
@@ -110,7 +111,7 @@ def roles(text: str, shared: set[str]) -> list[Role]:
     return out
 
 
-def _passive(ws: list[Word], i: int) -> bool:
+def _passive(ws: Sequence[Word], i: int) -> bool:
     """``is taught``/``was trained``/``learned ... by``: the subject receives the action."""
     if i + 1 < len(ws) and ws[i + 1].text.lower() == "by":
         return True
@@ -120,7 +121,7 @@ def _passive(ws: list[Word], i: int) -> bool:
     return participle and any(b in ("is", "are", "was", "were", "be", "been", "being", "gets", "get") for b in before)
 
 
-def _stems(ws: list[Word], span: tuple[int, int]) -> frozenset[str]:
+def _stems(ws: Sequence[Word], span: tuple[int, int]) -> frozenset[str]:
     return frozenset(w.stem for w in ws[span[0] : span[1]])
 
 

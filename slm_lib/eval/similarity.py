@@ -173,8 +173,11 @@ def embed_tokens(texts: list[str], model: SentenceTransformer | None = None) -> 
             enc = tok(text, add_special_tokens=False, truncation=False, verbose=False, return_offsets_mapping=True)
             ids, offsets = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
             size = model.max_seq_length - 2 - _MARGIN  # the same windows as ``_windows``
-            bounds = [(0, len(ids))] if len(ids) <= model.max_seq_length - 2 else _starts(len(ids), size)
-            for (piece, n_tokens), (start, end) in zip(_windows(text, model), bounds, strict=True):
+            if len(ids) <= model.max_seq_length - 2:
+                windows, bounds = [(text, max(1, len(ids)))], [(0, len(ids))]
+            else:
+                windows, bounds = _windows(text, model), _starts(len(ids), size)
+            for (piece, n_tokens), (start, end) in zip(windows, bounds, strict=True):
                 pieces.append(piece)
                 owners.append((i, n_tokens, ids[start:end], offsets[start:end]))
         raw = model.encode(pieces, batch_size=32, output_value=None) if pieces else []
@@ -191,17 +194,18 @@ def embed_tokens(texts: list[str], model: SentenceTransformer | None = None) -> 
         mask = out["attention_mask"].bool()
         window_ids = out["input_ids"][mask].tolist()[1:-1]  # drop [CLS] and [SEP]
         emb = out["token_embeddings"][mask][1:-1].float().numpy()
-        for j, span in _map_pieces(window_ids, ids, offsets):
-            rows[i].append(emb[j])
-            spans[i].append(span)
-            words[i].append(tok.convert_ids_to_tokens(window_ids[j]))
+        mapped = _map_pieces(window_ids, ids, offsets)
+        keep = [j for j, _ in mapped]
+        rows[i].append(emb[keep])
+        spans[i] += [span for _, span in mapped]
+        words[i] += tok.convert_ids_to_tokens([window_ids[j] for j in keep])
     norms = np.linalg.norm(vectors, axis=1)
     ok = np.isfinite(norms) & (norms > 0)
     vectors[ok] /= norms[ok, None]
     vectors[~ok] = 0.0
     out_list = []
     for i in range(len(texts)):
-        mat = np.asarray(rows[i], dtype=np.float32).reshape(-1, dim)
+        mat = np.concatenate(rows[i]).astype(np.float32) if rows[i] else np.zeros((0, dim), np.float32)
         n = np.linalg.norm(mat, axis=1, keepdims=True)
         mat = np.divide(mat, n, out=np.zeros_like(mat), where=n > 0)
         out_list.append(TokenEmbedded(vectors[i], mat, tuple(spans[i]), tuple(words[i]), chunks[i]))

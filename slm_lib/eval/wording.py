@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ _INLINE = re.compile(
 _CLAUSE = re.compile(r"(?<=[.!?;:])\s+|,\s+(?=(?:but|so|whereas|while|although|though|yet)\b)|\n+")
 
 
+@functools.lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """A light stem for matching words across texts: lower case, no possessive, common endings cut."""
     w = word.lower().replace("’", "'")
@@ -104,8 +106,9 @@ def stem(word: str) -> str:
     return w
 
 
-def words(text: str) -> list[Word]:
-    """The words of ``text`` with stems and spans; ``n't`` is split off as its own word."""
+@functools.lru_cache(maxsize=4096)
+def words(text: str) -> tuple[Word, ...]:
+    """The words of ``text`` with stems and spans; ``n't`` is split off as its own word (cached)."""
     out: list[Word] = []
     for m in _WORD.finditer(text):
         token, start = m.group(0), m.start()
@@ -120,16 +123,17 @@ def words(text: str) -> list[Word]:
             out.append(Word("not", "not", start + 3, start + 6))
             continue
         out.append(Word(token, stem(token), start, start + len(token)))
-    return out
+    return tuple(out)
 
 
-def content(ws: list[Word]) -> list[Word]:
+def content(ws: tuple[Word, ...] | list[Word]) -> list[Word]:
     """The words that carry content: no stopwords, no single letters except capitals."""
     return [w for w in ws if w.text.lower() not in STOPWORDS and (len(w.text) > 1 or w.text.isupper())]
 
 
+@functools.lru_cache(maxsize=4096)
 def split_code(text: str) -> tuple[str, str]:
-    """``(prose, code)``: code regions replaced by spaces in the prose (spans keep their places)."""
+    """``(prose, code)``: code regions replaced by spaces in the prose (spans keep their places; cached)."""
     prose = list(text)
     code: list[str] = []
     for m in _FENCE.finditer(text):
