@@ -11,7 +11,9 @@ vice versa, as BERTScore does (Zhang et al., 2020):
 Punctuation is left out. Scores are rescaled against ``BASELINE``, the mean score of unrelated
 texts (``python -m bench.assess --baseline`` measures it), so 0 means "no better than unrelated"
 and 1 "the same tokens". A word (its pieces averaged) is **covered** / **supported** when its best
-match reaches ``MATCH`` and **missed** / **unsupported** otherwise; stopwords are neither.
+match reaches ``MATCH`` and **missed** / **unsupported** otherwise; stopwords are neither. Names
+(capitalised inside a sentence) and numbers are not paraphrased: they count only when the other
+text has the same word, because in a shared context "Sydney" embeds close to "Canberra".
 
 Example:
     a, r = embed_tokens(["The capital is Sydney.", "The capital is Canberra."])
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slm_lib.eval.similarity import TokenEmbedded
-from slm_lib.eval.wording import STOPWORDS
+from slm_lib.eval.wording import STOPWORDS, stem, words
 
 __all__ = ["BASELINE", "MATCH", "Highlights", "WordMatch", "align", "rescale"]
 
@@ -104,13 +106,15 @@ def align(answer: TokenEmbedded, reference: TokenEmbedded, answer_text: str, ref
     """Align an answer's word pieces with a reference's (see the module docstring). Empty texts give ``EMPTY``."""
     if not len(answer.tokens) or not len(reference.tokens):
         return EMPTY
-    sims = answer.tokens @ reference.tokens.T  # (answer pieces, reference pieces); rows are unit vectors
-    a_best, a_arg = sims.max(axis=1), sims.argmax(axis=1)
-    r_best, r_arg = sims.max(axis=0), sims.argmax(axis=0)
     a_keep = np.array([any(c.isalnum() for c in p) for p in answer.pieces])
     r_keep = np.array([any(c.isalnum() for c in p) for p in reference.pieces])
     if not a_keep.any() or not r_keep.any():
         return EMPTY
+    sims = answer.tokens @ reference.tokens.T  # (answer pieces, reference pieces); rows are unit vectors
+    sims[~a_keep, :] = -1.0  # punctuation matches nothing and is matched by nothing
+    sims[:, ~r_keep] = -1.0
+    a_best, a_arg = sims.max(axis=1), sims.argmax(axis=1)
+    r_best, r_arg = sims.max(axis=0), sims.argmax(axis=0)
     p = float(a_best[a_keep].mean())
     r = float(r_best[r_keep].mean())
     p_s, r_s = rescale(p), rescale(r)
@@ -119,15 +123,42 @@ def align(answer: TokenEmbedded, reference: TokenEmbedded, answer_text: str, ref
         p_s,
         r_s,
         f1,
-        _statuses(_words(answer, answer_text, a_best, a_arg, reference, reference_text), "supported", "unsupported"),
-        _statuses(_words(reference, reference_text, r_best, r_arg, answer, answer_text), "covered", "missed"),
+        _statuses(
+            _words(answer, answer_text, a_best, a_arg, reference, reference_text),
+            "supported",
+            "unsupported",
+            answer_text,
+            _lower_words(reference_text),
+        ),
+        _statuses(
+            _words(reference, reference_text, r_best, r_arg, answer, answer_text),
+            "covered",
+            "missed",
+            reference_text,
+            _lower_words(answer_text),
+        ),
     )
 
 
-def _statuses(items: list[tuple[str, int, int, float, str]], good: str, bad: str) -> tuple[WordMatch, ...]:
+def _lower_words(text: str) -> set[str]:
+    return {w.stem for w in words(text)}
+
+
+def _exact_only(text: str, start: int, word: str) -> bool:
+    """Numbers and names inside a sentence must match as words, not as embeddings."""
+    if any(c.isdigit() for c in word):
+        return True
+    before = text[:start].rstrip()
+    return word[:1].isupper() and bool(before) and before[-1] not in ".!?:;\n\"'(“"
+
+
+def _statuses(
+    items: list[tuple[str, int, int, float, str]], good: str, bad: str, text: str, other: set[str]
+) -> tuple[WordMatch, ...]:
     out = []
-    for text, start, end, score, match in items:
-        plain = not any(c.isalnum() for c in text) or text.lower() in STOPWORDS
-        status = "plain" if plain else good if score >= MATCH else bad
-        out.append(WordMatch(text, start, end, round(score, 4), match, status))
+    for word, start, end, score, match in items:
+        plain = not any(c.isalnum() for c in word) or word.lower() in STOPWORDS
+        ok = score >= MATCH and (not _exact_only(text, start, word) or stem(word) in other)
+        status = "plain" if plain else good if ok else bad
+        out.append(WordMatch(word, start, end, round(score, 4), match, status))
     return tuple(out)

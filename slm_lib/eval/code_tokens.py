@@ -126,8 +126,9 @@ def check_code(answer: str, reference: str, question: str = "") -> list[Flag]:
     for n, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal" or not _anchored(ops, n):
             continue
-        if tag == "replace" and i2 - i1 == j2 - j1 <= 2:
-            for r_tok, a_tok in zip(ref[i1:i2], ans[j1:j2], strict=True):
+        if tag == "replace" and max(i2 - i1, j2 - j1) <= 3:
+            # pair from the end: "biggest = min(" against "max(" compares min with max
+            for r_tok, a_tok in zip(reversed(ref[i1:i2]), reversed(ans[j1:j2]), strict=False):
                 if r_tok[1] != a_tok[1] and _comparable(r_tok, a_tok):
                     flags.append(Flag("code", f"the code has '{a_tok[1]}' where the reference's code has '{r_tok[1]}'"))
         elif tag == "delete" and i2 - i1 == 1 and r_norm[i1] in _TOGGLES:
@@ -143,7 +144,9 @@ def _anchored(ops: list[tuple[str, int, int, int, int]], n: int) -> bool:
     after = ops[n + 1] if n + 1 < len(ops) else None
 
     def ok(op: tuple[str, int, int, int, int] | None) -> bool:
-        edge = op is not None and (op[1] == 0 or op is ops[-1])  # the code starts or ends there
-        return op is None or (op[0] == "equal" and (op[2] - op[1] >= 2 or edge))
+        if op is None:
+            return True
+        edge = (op[1] == 0 and op[3] == 0) or op is ops[-1]  # the code starts or ends there
+        return (op[0] == "equal" and (op[2] - op[1] >= 2 or edge)) or (op[0] in ("insert", "delete") and edge)
 
     return ok(before) and ok(after) and (before is not None or after is not None)

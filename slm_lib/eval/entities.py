@@ -138,6 +138,11 @@ def _mentions(stems: set[str] | frozenset[str], pool: set[str]) -> bool:
     return any(_same(s, p) for s in stems for p in pool)
 
 
+def _with_aliases(stems: frozenset[str]) -> set[str]:
+    """A name's stems plus what its abbreviation stands for (CO2: carbon, dioxide)."""
+    return set(stems) | {stem(p) for s in stems if s in _ALIASES for p in _ALIASES[s].split()}
+
+
 def _lower_stems(*texts: str) -> frozenset[str]:
     return frozenset(w.stem for t in texts for w in words(split_code(t)[0]) if w.text.islower())
 
@@ -167,7 +172,8 @@ def check_entities(answer: str, reference: str, question: str = "") -> list[Flag
     lowercase = _lower_stems(answer, reference, question)
     ans_stems, ref_stems, q_stems = _stems(answer), _stems(reference), _stems(question)
     ref_names = [m for m in entities(reference, lowercase) if not _mentions(m.stems, q_stems)]
-    extra = [m for m in entities(answer, lowercase) if not _mentions(m.stems, ref_stems | q_stems)]
+    known = ref_stems | q_stems
+    extra = [m for m in entities(answer, lowercase) if not _mentions(_with_aliases(m.stems), known)]
     flags = []
     if ref_names and extra:
         key = ref_names[0]  # the first name the reference gives (the question's own names left out) is its answer
