@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from slm_lib.eval.assess import assess, assess_batch
-from slm_lib.eval.similarity import embed_tokens
+from slm_lib.eval.similarity import embed_tokens, score_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "data" / "assess_cases.json"
@@ -81,18 +81,22 @@ def timing(cases: list[dict], rounds: int = 3) -> dict:
     refs = [c["reference"] for c in cases] * 2
     questions = [c["question"] for c in cases] * 2
     assess("warm-up", "warm-up")
-    walls, cpus = [], []
-    for _ in range(rounds):
+    walls, cpus, plain = [], [], []
+    for _ in range(rounds):  # interleaved, so both see the same load
         start, cpu = time.perf_counter(), time.process_time()
         assess_batch(answers, refs, questions)
         walls.append((time.perf_counter() - start) / len(answers))
         cpus.append((time.process_time() - cpu) / len(answers))
+        start = time.perf_counter()
+        score_batch(answers, refs)  # today's similarity score alone, same texts
+        plain.append((time.perf_counter() - start) / len(answers))
     cores = os.cpu_count() or 1
     return {
         "answers": len(answers),
         "wall_ms_per_answer": min(walls) * 1e3,
         "cpu_ms_per_answer": min(cpus) * 1e3,
         "idle_machine_estimate_ms_per_answer": min(cpus) * 1e3 / cores,
+        "similarity_only_wall_ms_per_answer": min(plain) * 1e3,
     }
 
 
@@ -132,6 +136,8 @@ def main() -> None:
         f"speed: {speed['wall_ms_per_answer']:.1f} ms per assessed answer (wall, {speed['answers']} answers in one "
         f"batch; target < 20), {speed['cpu_ms_per_answer']:.1f} ms CPU over all cores ≈ "
         f"{speed['idle_machine_estimate_ms_per_answer']:.1f} ms on an idle {os.cpu_count()}-core machine; "
+        f"similarity alone (score_batch, same texts, same moment): "
+        f"{speed['similarity_only_wall_ms_per_answer']:.1f} ms; "
         f"load average {load[0]:.1f}"
     )
     for name, m in report.items():
