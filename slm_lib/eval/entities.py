@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from slm_lib.eval.numbers import UNIT_WORDS
+from slm_lib.eval.units import UNIT_WORDS
 from slm_lib.eval.wording import STOPWORDS, Flag, Word, clauses, split_code, stem, words
 
 __all__ = ["KEY_TERMS", "Mention", "check_entities", "entities"]

@@ -21,9 +21,10 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+from slm_lib.eval.units import UNITS, unit_after
 from slm_lib.eval.wording import Flag, split_code
 
-__all__ = ["UNIT_WORDS", "Quantity", "check_numbers", "quantities", "same_quantity"]
+__all__ = ["Quantity", "check_numbers", "quantities", "same_quantity"]
 
 _SMALL = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -34,52 +35,6 @@ _SMALL = {
 _SCALE = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SPECIAL = {"half": 0.5, "quarter": 0.25, "dozen": 12, "twice": 2, "thrice": 3}
 _SUFFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "T": 1e12}
-# unit -> (dimension, factor to the base unit, offset); temperatures go to kelvin.
-_UNITS: dict[str, tuple[str, float, float]] = {}
-for names, dim, factor, offset in (
-    ("mm millimetre millimetres millimeter millimeters", "length", 1e-3, 0.0),
-    ("cm centimetre centimetres centimeter centimeters", "length", 1e-2, 0.0),
-    ("m metre metres meter meters", "length", 1.0, 0.0),
-    ("km kilometre kilometres kilometer kilometers", "length", 1e3, 0.0),
-    ("inch inches", "length", 0.0254, 0.0),
-    ("ft foot feet", "length", 0.3048, 0.0),
-    ("mi mile miles", "length", 1609.344, 0.0),
-    ("mg milligram milligrams", "mass", 1e-3, 0.0),
-    ("g gram grams gramme grammes", "mass", 1.0, 0.0),
-    ("kg kilo kilos kilogram kilograms kilogramme", "mass", 1e3, 0.0),
-    ("tonne tonnes", "mass", 1e6, 0.0),
-    ("lb lbs pound pounds", "mass", 453.59237, 0.0),
-    ("oz ounce ounces", "mass", 28.349523125, 0.0),
-    ("ml millilitre millilitres milliliter milliliters", "volume", 1e-3, 0.0),
-    ("l litre litres liter liters", "volume", 1.0, 0.0),
-    ("ms millisecond milliseconds", "time", 1e-3, 0.0),
-    ("s sec secs second seconds", "time", 1.0, 0.0),
-    ("min mins minute minutes", "time", 60.0, 0.0),
-    ("h hr hrs hour hours", "time", 3600.0, 0.0),
-    ("day days", "time", 86400.0, 0.0),
-    ("week weeks", "time", 604800.0, 0.0),
-    ("year years", "time", 31557600.0, 0.0),
-    ("decade decades", "time", 315576000.0, 0.0),
-    ("times", "ratio", 1.0, 0.0),
-    ("°c ºc celsius", "temperature", 1.0, 273.15),
-    ("°f ºf fahrenheit", "temperature", 5 / 9, 273.15 - 32 * 5 / 9),
-    ("kelvin kelvins", "temperature", 1.0, 0.0),
-    ("% percent", "percent", 1.0, 0.0),
-    ("$ usd dollar dollars", "usd", 1.0, 0.0),
-    ("€ eur euro euros", "eur", 1.0, 0.0),
-    ("£ gbp", "gbp", 1.0, 0.0),
-    ("kb kilobyte kilobytes", "bytes", 1e3, 0.0),
-    ("mb megabyte megabytes", "bytes", 1e6, 0.0),
-    ("gb gigabyte gigabytes", "bytes", 1e9, 0.0),
-    ("tb terabyte terabytes", "bytes", 1e12, 0.0),
-    ("bit bits", "bits", 1.0, 0.0),
-    ("byte bytes", "bytes", 1.0, 0.0),
-    ("degree degrees °", "degrees", 1.0, 0.0),
-):
-    for name in names.split():
-        _UNITS[name] = (dim, factor, offset)
-
-UNIT_WORDS = frozenset(name for name in _UNITS if name.isalpha() and len(name) > 2)
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 _DIGITS = re.compile(
     rf"(?<![\w.])(?P<sign>[-−](?=\d))?(?P<cur>[$€£])?(?P<num>{_NUM})(?P<suf>k|K|M|B|bn|T)?"
@@ -91,17 +46,6 @@ _WORDNUM = re.compile(
     r"\b(?:minus\s+)?(?:(?:a|an)\s+)?(?:(?:" + "|".join([*_SMALL, *_SCALE, *_SPECIAL]) + r")(?:[\s-]+(?:and\s+)?)?)+",
     re.I,
 )
-_UNIT_AFTER = re.compile(
-    r"(?:\s*|-)(°\s*[cCfF]\b|º\s*[cCfF]\b|%|°|per\s*cent\b|degrees?\s+(?:celsius|fahrenheit)\b|[A-Za-z]+)", re.I
-)
-_UNIT_ALIASES = {
-    "percent": "%",
-    "percent.": "%",
-    "degreescelsius": "celsius",
-    "degreecelsius": "celsius",
-    "degreesfahrenheit": "fahrenheit",
-    "degreefahrenheit": "fahrenheit",
-}
 _HEDGE = re.compile(r"(?:about|around|roughly|approximately|approx\.?|nearly|almost|some|~|circa|c\.)\s*$", re.I)
 _DTYPE = re.compile(r"\b(?:u?int|float|fp|bf|q)(\d{1,2})\b", re.I)
 _NOT_ONE = re.compile(r"(?:\b(?:a|an|the|this|that|each|any|no|every|which|large|small|big|only)\s+)$", re.I)
@@ -119,19 +63,6 @@ class Quantity:
     noun: str = ""
     decimals: int = 0
     hedged: bool = False  # "about 23 degrees": an approximate number
-
-
-def _unit(text: str, end: int) -> tuple[str, str, float, float, int]:
-    """``(unit name, dim, factor, offset, end)`` of a unit right after position ``end`` (or empty)."""
-    m = _UNIT_AFTER.match(text, end)
-    if not m:
-        return "", "", 1.0, 0.0, end
-    raw = re.sub(r"\s+", "", m.group(1).lower()).replace("º", "°")
-    raw = _UNIT_ALIASES.get(raw, raw)
-    if raw in _UNITS:
-        dim, factor, offset = _UNITS[raw]
-        return raw, dim, factor, offset, m.end()
-    return (raw, "", 1.0, 0.0, end) if m.group(1).isalpha() else ("", "", 1.0, 0.0, end)
 
 
 def _word_value(phrase: str) -> float | None:
@@ -227,9 +158,9 @@ def _with_unit(
 ) -> Quantity:
     start = m.start() if m is not None else (start or 0)
     if m is not None and m.group("cur"):
-        dim, factor, offset = _UNITS[m.group("cur")]
+        dim, factor, offset = UNITS[m.group("cur")]
         return Quantity(text, value, dim, value, start, decimals=decimals)
-    name, dim, factor, offset, unit_end = _unit(prose, end)
+    name, dim, factor, offset, unit_end = unit_after(prose, end)
     if dim:
         return Quantity(prose[start:unit_end], value, dim, value * factor + offset, start, decimals=decimals)
     if m is not None and m.group(0).isdigit() and len(m.group(0)) == 4 and 1000 <= value <= 2100:
