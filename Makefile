@@ -46,6 +46,7 @@ bench: $(RUN_STAMP)
 	$(PY) -m bench.compression
 	$(PY) -m bench.embedded
 	$(PY) -m bench.eval
+	$(PY) -m bench.assess
 
 teacher: $(RUN_STAMP)
 	$(PY) -m slm_lib.tiny.train_teacher

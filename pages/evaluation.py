@@ -1,4 +1,5 @@
-"""Evaluation runs: a question set through several models, unattended, with a leaderboard."""
+"""Evaluation runs: a question set through several models, unattended, with a leaderboard ranked by an
+overall score that checks facts (or by similarity), and each answer's scores explained."""
 
 import sqlite3
 
@@ -17,8 +18,10 @@ page_header(
     "Evaluation runs",
     "Pick models, a question set and a prompt template, and let every model answer every question — "
     "several times if you want to see how **stable** the answers are, or at several temperatures (a sweep). "
-    "Each answer is scored by its cosine similarity to a reference answer and saved the moment it arrives, "
-    "so a run survives a page switch or a refresh and can be resumed. The leaderboard ranks models by "
+    "Each answer is saved the moment it arrives and scored against the reference answer(s): an **overall** "
+    "score that checks facts (numbers, names, negation, relations, code) and word coverage, beside the plain "
+    "cosine **similarity**. Because answers are saved at once, a run survives a page switch or a refresh and "
+    "can be resumed. The leaderboard ranks models by "
     "quality, speed and stability; the notebook export reproduces the run on Google Colab with Ollama, "
     "as in the source article.",
 )

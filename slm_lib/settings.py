@@ -6,6 +6,9 @@
 | ``SLM_EXPLORER_CACHE`` | ``~/.cache/slm-explorer`` | converted model weights and other expensive artefacts |
 | ``SLM_EXPLORER_DATA`` | ``~/.local/share/slm-explorer`` | user data: the evaluation-run database |
 | ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
+| ``SLM_EXPLORER_JUDGES`` | unset | ``backend:model`` ids (comma-separated) that may judge answers |
+
+``SLM_EXPLORER_JUDGES`` unset: any configured model may judge locally, none on a hosted deployment.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
+__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "judge_models", "limits", "ollama_host"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
@@ -44,6 +47,25 @@ def data_dir() -> Path:
 def ollama_host() -> str:
     """The raw ``OLLAMA_HOST`` value (normalised by the Ollama backend)."""
     return os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+
+
+def judge_models() -> tuple[str, ...] | None:
+    """Models allowed to judge answers (``SLM_EXPLORER_JUDGES``); None means any configured model.
+
+    Locally an unset variable allows every model; on a hosted deployment it allows none, so the
+    operator decides which (possibly costly) models visitors may use as judges.
+
+    Example:
+        >>> import os; os.environ["SLM_EXPLORER_JUDGES"] = "ollama:llama3.2:1b, embedded:smollm2-135m"
+        >>> judge_models()
+        ('ollama:llama3.2:1b', 'embedded:smollm2-135m')
+        >>> del os.environ["SLM_EXPLORER_JUDGES"]
+    """
+    raw = os.environ.get("SLM_EXPLORER_JUDGES", "")
+    listed = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if listed:
+        return listed
+    return () if is_hosted() else None
 
 
 @dataclass(frozen=True)

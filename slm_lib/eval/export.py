@@ -45,6 +45,8 @@ COLUMNS = (
     "complete",
     "error",
     "score",
+    "overall",
+    "flags",
     *STAT_FIELDS,
 )
 # The embedded model is SmolLM2-135M-Instruct; Ollama's library serves the same model under this tag.
@@ -145,6 +147,8 @@ def _record(row: ResultRow) -> dict:
         "complete": row.complete,
         "error": row.error,
         "score": row.score,
+        "overall": row.overall,
+        "flags": None if row.flags is None else list(row.flags),
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
         "load_seconds": stats.load_seconds,
@@ -169,12 +173,16 @@ def _cell_safe(value: object) -> object:
 
 
 def results_csv(rows: list[ResultRow]) -> bytes:
-    """Every answer with its stats and score as UTF-8 CSV (with a BOM so spreadsheets detect UTF-8)."""
+    """Every answer with its stats, similarity score, overall score and flags as UTF-8 CSV (with a BOM so
+    spreadsheets detect UTF-8); several flags share one cell, separated by `` | ``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell_safe(v) for k, v in _record(row).items()})
+        record = _record(row)
+        if record["flags"] is not None:
+            record["flags"] = " | ".join(record["flags"])  # one cell; JSON keeps the list
+        writer.writerow({k: _cell_safe(v) for k, v in record.items()})
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -22,8 +22,10 @@ import numpy as np
 
 from slm_lib import settings
 from slm_lib.chat import Backend, ChatOptions, ChatStats, ask
+from slm_lib.eval.assess import Assessor
 from slm_lib.eval.config import Cell, RunConfig, split_model_id
 from slm_lib.eval.prompting import build_messages
+from slm_lib.eval.questions import QuestionItem
 from slm_lib.eval.store import ResultRow, RunStore
 
 __all__ = ["MAX_CONSECUTIVE_ERRORS", "ReferenceCachingScorer", "RunProgress", "Scorer", "execute_run"]
@@ -55,7 +57,7 @@ def execute_run(
     on_progress: Callable[[RunProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     *,
-    scorer: Scorer | None = None,
+    scorer: Scorer | Assessor | None = None,
     score_every: int = 16,
     retry_errors: bool = False,
 ) -> RunProgress:
@@ -78,7 +80,7 @@ def execute_run(
     caps = settings.limits()
     status = {m: "waiting" for m in config.models}
     counts = {"done": len(done_keys), "errors": store.error_count(run_id)}
-    pending: list[tuple[int, str, str]] = []  # (result id, answer, reference) awaiting a batched score
+    pending: list[tuple[int, str, QuestionItem]] = []  # (result id, answer, question) awaiting a batched score
 
     def report(run_status: str = "running") -> RunProgress:
         progress = RunProgress(run_id, config.total_cells, counts["done"], counts["errors"], dict(status), run_status)
@@ -87,15 +89,24 @@ def execute_run(
         return progress
 
     def flush() -> None:
-        if pending:
-            scores = scorer([p[1] for p in pending], [p[2] for p in pending])
+        if not pending:
+            return
+        answers, items = [p[1] for p in pending], [p[2] for p in pending]
+        if isinstance(scorer, Assessor):
+            found = scorer(answers, [i.references for i in items], [i.question for i in items])
+            store.set_assessments(
+                [(p[0], a.similarity, a.overall, a.flags) for p, a in zip(pending, found, strict=True)]
+            )
+        else:
+            scores = scorer(answers, [i.reference for i in items])
             store.set_scores([(p[0], float(s)) for p, s in zip(pending, scores, strict=True)])
-            pending.clear()
+        pending.clear()
 
     store.set_status(run_id, "running")
     try:
-        for row in store.unscored(run_id):  # answers saved before an interruption but not yet scored
-            pending.append((row.id, row.answer, config.questions[row.question_idx].reference))
+        # answers saved before an interruption but not yet scored (or scored before assessments existed)
+        for row in store.unscored(run_id, assessed=isinstance(scorer, Assessor)):
+            pending.append((row.id, row.answer, config.questions[row.question_idx]))
         flush()
         report()
         for model_id in config.models:
@@ -123,7 +134,7 @@ def execute_run(
                 counts["done"] += 1
                 counts["errors"] += row.error is not None
                 if row.complete and row.error is None:
-                    pending.append((result_id, row.answer, config.questions[cell.question_idx].reference))
+                    pending.append((result_id, row.answer, config.questions[cell.question_idx]))
                 if len(pending) >= score_every:
                     flush()
                 report()
@@ -179,8 +190,8 @@ def _error_row(run_id: int, cell: Cell, message: str) -> ResultRow:
     return replace(_row(cell, "", ChatStats(), False, message), run_id=run_id)
 
 
-def _default_scorer() -> Scorer:
-    return ReferenceCachingScorer()
+def _default_scorer() -> Scorer | Assessor:
+    return Assessor()
 
 
 class ReferenceCachingScorer:
