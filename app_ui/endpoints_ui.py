@@ -55,7 +55,7 @@ def endpoint_models(endpoints: tuple[Endpoint, ...]) -> tuple[list[str], list[st
         return [], []
     ids: list[str] = []
     notes: list[str] = []
-    for name, found in get_openai_router(endpoints).list_by_endpoint(deadline_s=5.0).items():
+    for name, found in get_openai_router(endpoints).list_by_endpoint(deadline_s=3.0).items():
         if isinstance(found, BackendError):
             notes.append(str(found))
         else:

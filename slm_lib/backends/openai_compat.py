@@ -23,6 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -78,6 +79,7 @@ class OpenAIBackend:
         connect_timeout, read_timeout: seconds to connect, and to wait for the next bytes.
         retries, backoff, backoff_cap: extra attempts on 429/503, first wait, longest wait.
         queue_wait: seconds to wait for a free request slot before ``ServerBusy``.
+        list_timeout: read timeout of ``list_models`` (a page waits for it; an answer may take longer).
     """
 
     kind = "openai"
@@ -95,9 +97,12 @@ class OpenAIBackend:
         backoff: float = 0.5,
         backoff_cap: float = 8.0,
         queue_wait: float = 30.0,
+        list_timeout: float = 10.0,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError(f"timeouts must be > 0, got {connect_timeout} and {read_timeout}")
+        if list_timeout <= 0:
+            raise ValueError(f"list_timeout must be > 0, got {list_timeout}")
         if retries < 0 or backoff < 0 or backoff_cap < 0 or queue_wait < 0:
             raise ValueError("retries, backoff, backoff_cap and queue_wait must be >= 0")
         if not 1 <= max_concurrency <= settings.MAX_LANE_CONCURRENCY:
@@ -113,7 +118,9 @@ class OpenAIBackend:
         self.name, self.max_concurrency = name, max_concurrency
         self.read_timeout, self.retries, self.backoff, self.backoff_cap = read_timeout, retries, backoff, backoff_cap
         self.queue_wait = queue_wait
+        self._list_timeout = httpx.Timeout(connect_timeout, read=min(read_timeout, list_timeout))
         self._ctx = EndpointContext(name, self.base_url, bool(api_key), read_timeout, retries, self.hosted)
+        self._list_ctx = replace(self._ctx, read_timeout=min(read_timeout, list_timeout))
         headers = {"Accept": "application/json, text/event-stream"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key.strip()}"
@@ -142,7 +149,7 @@ class OpenAIBackend:
         """Model ids the server lists at ``GET /models`` (usable as ``model``), sorted."""
 
         def get() -> list[str]:
-            with self._client.stream("GET", "models") as response:
+            with self._client.stream("GET", "models", timeout=self._list_timeout) as response:
                 body = _read_capped(response, _MAX_JSON_BODY if response.status_code == 200 else _MAX_ERROR_BODY)
                 if response.status_code != 200:
                     raise status_error(response.status_code, body, response.headers)
@@ -157,7 +164,7 @@ class OpenAIBackend:
                     continue  # one odd entry must not hide the others
             return sorted(names)
 
-        return self._call(get, listing=True)
+        return self._call(get, listing=True, ctx=self._list_ctx)
 
     # ---- chatting ----
 
@@ -292,14 +299,16 @@ class OpenAIBackend:
 
     # ---- error handling ----
 
-    def _call(self, fn: Callable[[], _T], model: str | None = None, listing: bool = False) -> _T:
+    def _call(
+        self, fn: Callable[[], _T], model: str | None = None, listing: bool = False, ctx: EndpointContext | None = None
+    ) -> _T:
         """Run one request, mapping errors; 429/503 are retried with a capped exponential backoff."""
         attempt = 0
         while True:
             try:
                 return fn()
             except Exception as exc:
-                error = to_backend_error(exc, self._ctx, model, listing=listing)
+                error = to_backend_error(exc, ctx or self._ctx, model, listing=listing)
                 if not isinstance(error, ServerBusy) or attempt >= self.retries:
                     if error is exc:
                         raise

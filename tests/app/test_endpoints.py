@@ -89,6 +89,16 @@ def test_hosted_app_has_no_endpoint_editor_and_hides_the_operators_address(opera
     assert f"{MODEL} (fleet, OpenAI API)" in at.multiselect(key="playground.models").options
 
 
+def test_a_silent_endpoint_does_not_hold_the_page(operator):
+    operator.mode = "hang"
+    started = time.monotonic()
+    at = AppTest.from_file(PLAYGROUND, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert time.monotonic() - started < 30  # the listing is cut at 3 s (generous here: a busy test machine)
+    notes = " ".join(c.value for c in at.caption)
+    assert "OpenAI-compatible server unavailable: endpoint 'fleet' did not list its models within 3 s" in notes
+
+
 def test_a_broken_endpoints_setting_is_reported_not_a_crash(monkeypatch):
     monkeypatch.setenv("SLM_EXPLORER_OPENAI_ENDPOINTS", '{"x": "gopher://host:70"}')
     at = AppTest.from_file(PLAYGROUND, default_timeout=120).run()
