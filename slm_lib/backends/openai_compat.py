@@ -122,6 +122,8 @@ class OpenAIBackend:
         self._ctx = EndpointContext(name, self.base_url, bool(api_key), read_timeout, retries, self.hosted)
         self._list_ctx = replace(self._ctx, read_timeout=min(read_timeout, list_timeout))
         headers = {"Accept": "application/json, text/event-stream"}
+        if api_key is not None and (not api_key.isascii() or not api_key.isprintable()):
+            raise ValueError(f"endpoint {name!r}: the API key must be printable ASCII without line breaks")
         if api_key:
             headers["Authorization"] = f"Bearer {api_key.strip()}"
         timeout = httpx.Timeout(connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout)

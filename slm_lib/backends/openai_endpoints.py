@@ -128,8 +128,10 @@ class Endpoint:
             )
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
         key = self.api_key
-        if key is not None and (not isinstance(key, str) or not key.strip() or not key.isprintable()):
-            raise ValueError(f"endpoint {self.name!r}: the API key must be printable text without line breaks")
+        if key is not None and (
+            not isinstance(key, str) or not key.strip() or not key.isprintable() or not key.isascii()
+        ):
+            raise ValueError(f"endpoint {self.name!r}: the API key must be printable ASCII without line breaks")
         object.__setattr__(self, "api_key", key.strip() if key else None)
         limit = self.max_concurrency
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= settings.MAX_LANE_CONCURRENCY:

@@ -129,6 +129,7 @@ def test_endpoints_setting_parses_urls_objects_and_keys_from_other_variables():
         ('{"x": {"base_url": "127.0.0.1:8000", "max_concurrency": 0}}', "max_concurrency"),
         ('{"x": {"base_url": "127.0.0.1:8000", "max_concurrency": 1000}}', "max_concurrency"),
         ('{"x": {"base_url": "127.0.0.1:8000", "api_key": "a\\nb"}}', "printable"),
+        ('{"x": {"base_url": "127.0.0.1:8000", "api_key": "clé"}}', "ASCII"),
         ('{"x": "file:///etc/passwd"}', "scheme"),
     ],
 )
