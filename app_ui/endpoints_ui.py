@@ -64,9 +64,8 @@ def endpoint_models(endpoints: tuple[Endpoint, ...]) -> tuple[list[str], list[st
 
 
 def label(model_id: str) -> str:
-    """``"<model> (<endpoint>, OpenAI API)"`` for a picker (plain text, not Markdown)."""
-    endpoint, _, model = model_id.removeprefix("openai:").partition("/")
-    return f"{model} ({endpoint}, OpenAI API)"
+    """How a picker shows an endpoint's model: its id ``openai:<endpoint>/<model>``, as runs show it."""
+    return model_id
 
 
 def _add(ollama_host: str | None = None) -> None:

@@ -48,7 +48,6 @@ models = st.multiselect(
     choices,
     key="eval.models",
     placeholder="Choose one or more models",
-    format_func=lambda m: endpoints_ui.label(m) if m.startswith("openai:") else m,
 )
 picked = eval_ui.question_picker()
 with st.expander("Prompt and options"):

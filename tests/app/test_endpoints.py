@@ -44,14 +44,14 @@ def test_playground_answers_from_an_operator_endpoint_and_says_where_counts_come
     at = AppTest.from_file(PLAYGROUND, default_timeout=120).run()
     assert not at.exception, at.exception
     model_id = f"openai:fleet/{MODEL}"
-    assert f"{MODEL} (fleet, OpenAI API)" in at.multiselect(key="playground.models").options
+    assert model_id in at.multiselect(key="playground.models").options
     at.text_area(key="playground.question").set_value("ECHO: The capital of France is Paris.")
     at.multiselect(key="playground.models").set_value([model_id]).run()
     at.button(key="playground.run").click().run()
     assert not at.exception, at.exception
     shown = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
     assert "The capital of France is Paris." in shown and "token counts from the server's usage report" in shown
-    assert f"**{MODEL} (fleet, OpenAI API)**" in shown
+    assert f"**{model_id}**" in shown
     assert {h.get("authorization") for h in operator.headers} == {"Bearer sk-operator"}
     assert "sk-operator" not in sidebar_text(at) and "key set" in sidebar_text(at)
 
@@ -72,10 +72,10 @@ def test_sidebar_editor_adds_checks_and_removes_a_visitors_endpoint(fake, fake_o
     assert at.text_input(key="openai.new.key").value == "", "the key is not kept in the form"
     at.button(key="openai.add_ollama").click().run()
     options = at.multiselect(key="playground.models").options
-    assert f"{MODEL} (mine, OpenAI API)" in options and "llama3.2:1b (ollama-v1, OpenAI API)" in options
+    assert f"openai:mine/{MODEL}" in options and "openai:ollama-v1/llama3.2:1b" in options
     assert "llama3.2:1b (Ollama)" in options, "the same server through both APIs"
     at.button(key="openai.remove.mine").click().run()
-    assert f"{MODEL} (mine, OpenAI API)" not in at.multiselect(key="playground.models").options
+    assert f"openai:mine/{MODEL}" not in at.multiselect(key="playground.models").options
 
 
 def test_hosted_app_has_no_endpoint_editor_and_hides_the_operators_address(operator, monkeypatch):
@@ -86,7 +86,7 @@ def test_hosted_app_has_no_endpoint_editor_and_hides_the_operators_address(opera
     assert "openai.new.url" not in keys and "openai.new.name" not in keys
     text = sidebar_text(at)
     assert "only the servers its operator configured" in text and operator.base_url not in text
-    assert f"{MODEL} (fleet, OpenAI API)" in at.multiselect(key="playground.models").options
+    assert f"openai:fleet/{MODEL}" in at.multiselect(key="playground.models").options
 
 
 def test_a_silent_endpoint_does_not_hold_the_page(operator):
@@ -109,7 +109,7 @@ def test_a_broken_endpoints_setting_is_reported_not_a_crash(monkeypatch):
 def test_an_evaluation_run_fans_out_over_the_endpoint_and_ollama(operator, fake_ollama, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setenv("SLM_EXPLORER_DATA", str(tmp_path))
     monkeypatch.setattr("slm_lib.eval.runs._default_scorer", lambda: lambda answers, refs: [0.5] * len(answers))
-    operator.delay = fake_ollama.delay = 0.01
+    operator.delay = fake_ollama.delay = 0.05  # answers take a second or two: the page sees the run live
     at = AppTest.from_file(EVALUATION, default_timeout=120)
     at.session_state["ollama.host"] = fake_ollama.url
     at.run()
@@ -119,6 +119,15 @@ def test_an_evaluation_run_fans_out_over_the_endpoint_and_ollama(operator, fake_
     at.number_input(key="eval.repeats").set_value(2).run()
     at.button(key="eval.start").click().run()
     assert not at.exception, at.exception
+    bars: list[str] = []
+    deadline = time.monotonic() + 30
+    while not bars and eval_ui.manager().live() and time.monotonic() < deadline:
+        bars = [p.text for p in at.get("progress") if p.text]  # the live panel's bars, one per server
+        if not bars:
+            time.sleep(0.2)
+            at.run()
+    assert any(t.startswith("**openai:fleet**:") and "(limit 2)" in t for t in bars), bars
+    assert any(t.startswith("**ollama**:") and "(limit 1)" in t for t in bars), bars
     lanes = []
     deadline = time.monotonic() + 60
     while eval_ui.manager().live() and time.monotonic() < deadline:
