@@ -154,7 +154,8 @@ def _pull(backend: Backend, tag: str) -> None:
 
 
 def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
-    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models."""
+    """Model ids (``backend:name``) to labels: embedded models, installed Ollama models, then the models of
+    the OpenAI-compatible endpoints (``openai:<endpoint>/<model>``)."""
     choices: dict[str, str] = {}
     try:
         from app_ui.loaders import get_embedded_backend
@@ -165,6 +166,12 @@ def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
         st.caption(f"Embedded models unavailable: {exc}")
     for name in installed:
         choices[f"ollama:{name}"] = f"{name} (Ollama)"
+    from app_ui import endpoints_ui
+
+    ids, notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
+    choices.update({model_id: endpoints_ui.label(model_id) for model_id in ids})
+    for note in notes:
+        st.caption(f"OpenAI-compatible server unavailable: {neutralize(note).text}")
     return choices
 
 
@@ -174,6 +181,10 @@ def _backend_for(model_id: str, host: str | None) -> tuple[Backend, str]:
         from app_ui.loaders import get_embedded_backend  # the embedded backend's loader (its own module)
 
         return get_embedded_backend(), name
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router(), name
     from app_ui.loaders import get_ollama_backend
 
     if host is None:
@@ -215,7 +226,7 @@ def run_comparison(
     answers = []
     for col, model_id in zip(columns, models, strict=True):
         with col:
-            st.markdown(f"**{labels.get(model_id, model_id)}**")
+            st.markdown(f"**{neutralize(labels.get(model_id, model_id)).text}**")  # names come from servers
             answer = _stream_into(st.empty(), model_id, host, messages, options)
         answers.append(answer)
     return tuple(answers)
@@ -228,12 +239,20 @@ def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
     return similarity.pairwise(list(answers), get_embedder())
 
 
+_SOURCES = {  # ChatStats.source: where an OpenAI-compatible server's numbers come from
+    "usage": "token counts from the server's usage report, times measured by the app",
+    "timings": "counts and speed from the server's own timings, TTFT measured by the app",
+    "estimated": "the server sent no usage: tokens counted from streamed chunks (≈1 each), times measured by the app",
+}
+
+
 def _stats_line(stats: ChatStats) -> str:
-    return (
+    line = (
         f"**{stats.tokens_per_second:.1f} tokens/s** · TTFT {stats.ttft_seconds:.2f} s · "
         f"total {stats.total_seconds:.2f} s · load {stats.load_seconds:.2f} s · "
         f"{stats.prompt_tokens} prompt → {stats.completion_tokens} answer tokens"
     )
+    return f"{line}  \n({_SOURCES[stats.source]})" if stats.source in _SOURCES else line
 
 
 def render_answers(
@@ -252,12 +271,12 @@ def render_answers(
         found = {a.model_id: s for a, s in zip(scored, values, strict=True)}
     for col, answer in zip(st.columns(len(answers)), answers, strict=True):
         with col:
-            st.markdown(f"**{labels.get(answer.model_id, answer.model_id)}**")
+            st.markdown(f"**{neutralize(labels.get(answer.model_id, answer.model_id)).text}**")
             _answer_body(answer, found.get(answer.model_id), bool(reference.strip()))
             if verdicts and answer.model_id in verdicts:
                 assess_ui.render_verdict(verdicts[answer.model_id])
     for answer in answers:
-        with st.expander(f"Full width: {labels.get(answer.model_id, answer.model_id)}"):
+        with st.expander(f"Full width: {neutralize(labels.get(answer.model_id, answer.model_id)).text}"):
             st.markdown(neutralize(answer.text).text or "*(no text)*")
     return {k: a.similarity for k, a in found.items()}
 

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_ui import run_detail
+from app_ui import endpoints_ui, run_detail
 from app_ui.loaders import get_embedded_backend, get_ollama_backend
 from slm_lib import settings
 from slm_lib.chat import Backend, BackendError
@@ -53,6 +53,10 @@ def _backend(kind: str, host: str) -> Backend:
         return get_embedded_backend()
     if kind == "ollama":
         return get_ollama_backend(host)
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router()
     raise ValueError(f"unknown backend kind {kind!r}")
 
 
@@ -124,6 +128,9 @@ def _live_body(store: RunStore) -> None:
             if run.progress is not None:
                 for model, status in run.progress.model_status.items():
                     st.caption(f"`{model}`: {status}")
+                if len(run.progress.lanes) > 1 or any(p.limit > 1 for p in run.progress.lanes.values()):
+                    for lane in run.progress.lanes.values():  # names are kinds or validated endpoint names
+                        st.progress(lane.done / lane.total if lane.total else 1.0, text=f"**{lane.name}**: {lane.line}")
             st.button("Stop", key=f"eval.stop.{run_id}", on_click=manager().stop, args=(run_id,))
     for record in store.list_runs():
         if record.status == "finished" or record.id in live:
@@ -281,9 +288,11 @@ def results_view(store: RunStore, run_id: int) -> None:
         "application/json",
         key="eval.dl.json",
     )
+    # Endpoint addresses go into the notebook outside the hosted app only (never a key).
+    endpoints = () if settings.is_hosted() else endpoints_ui.current_endpoints()
     c3.download_button(
         "Colab notebook (.ipynb)",
-        notebook_bytes(record, rows),
+        notebook_bytes(record, rows, endpoints),
         f"run-{run_id}.ipynb",
         "application/x-ipynb+json",
         key="eval.dl.ipynb",

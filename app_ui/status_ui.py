@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_ui import endpoints_ui
 from slm_lib import settings
 from slm_lib.backends.status import check_backends
+from slm_lib.safe_text import neutralize
 
 
 @st.fragment
 def backend_status_panel() -> None:
     """One line per backend: available or not, with a one-line fix; re-checkable without a full rerun."""
     host = st.session_state.get("ollama.host") or settings.ollama_host()
+    if problem := endpoints_ui.env_problem():
+        st.warning(f"OpenAI-compatible servers: {neutralize(problem).text}", icon="⚠️")
     with st.spinner("Checking backends…"):
-        statuses = check_backends(host)
+        statuses = check_backends(host, endpoints=endpoints_ui.current_endpoints())
     for status in statuses:
         if status.available:
-            st.success(f"**{status.name}**: {status.detail}", icon="✅")
-            if status.models:
-                st.caption("Models: " + ", ".join(status.models[:12]))
+            st.success(f"**{status.name}**: {neutralize(status.detail).text}", icon="✅")
+            if status.models:  # names come from the servers: untrusted
+                st.caption("Models: " + neutralize(", ".join(status.models[:12])).text)
         else:
-            st.warning(f"**{status.name}** is unavailable: {status.detail}", icon="⚠️")
+            st.warning(f"**{status.name}** is unavailable: {neutralize(status.detail).text}", icon="⚠️")
             if status.fix:
                 st.caption(f"Fix: {status.fix}")
     st.button("Check again", key="home.recheck")

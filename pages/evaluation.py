@@ -5,7 +5,7 @@ import sqlite3
 
 import streamlit as st
 
-from app_ui import eval_ui, fail, page_header, show_code
+from app_ui import endpoints_ui, eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
 from slm_lib.eval.config import RunConfig, parse_temperatures
@@ -13,6 +13,7 @@ from slm_lib.eval.leaderboard import leaderboard
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE
 from slm_lib.eval.questions import categories, filter_categories
 from slm_lib.eval.runs import execute_run
+from slm_lib.safe_text import neutralize
 
 page_header(
     "Evaluation runs",
@@ -23,7 +24,9 @@ page_header(
     "cosine **similarity**. Because answers are saved at once, a run survives a page switch or a refresh and "
     "can be resumed. The leaderboard ranks models by "
     "quality, speed and stability; the notebook export reproduces the run on Google Colab with Ollama, "
-    "as in the source article.",
+    "as in the source article. Each server answers its share at the same time (one request at a time by "
+    "default; more for an OpenAI-compatible server set to take several), so a run over two servers takes "
+    "about as long as the slower one.",
 )
 try:
     store = eval_ui.run_store()
@@ -34,13 +37,21 @@ caps = settings.limits()
 if notice := st.session_state.pop("eval.notice", None):
     st.warning(notice)
 
+endpoints_ui.sidebar_editor(host)
 eval_ui.live_panel(store)
 
 st.header("New run")
 choices, notes = eval_ui.model_choices(host)
-for note in notes:
-    st.caption(f"Unavailable: {note}")
-models = st.multiselect("Models", choices, key="eval.models", placeholder="Choose one or more models")
+served, served_notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
+choices = choices + served
+for note in notes + served_notes:
+    st.caption(f"Unavailable: {neutralize(note).text}")
+models = st.multiselect(
+    "Models",
+    choices,
+    key="eval.models",
+    placeholder="Choose one or more models",
+)
 picked = eval_ui.question_picker()
 with st.expander("Prompt and options"):
     template = st.text_area("Prompt template ({question} is replaced)", DEFAULT_TEMPLATE, key="eval.template")

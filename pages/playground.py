@@ -3,7 +3,7 @@ that show why: an overall score, similarity, fact flags, covered and missed word
 
 import streamlit as st
 
-from app_ui import assess_ui, chat_ui, page_header, show_code
+from app_ui import assess_ui, chat_ui, endpoints_ui, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting, similarity
@@ -14,16 +14,18 @@ page_header(
     "Playground",
     "The source article's experiment, live: send **one question to several small models**, read the "
     "answers side by side with their speed, and see which answer is closest to a **reference answer**. "
-    "Models come from a local [Ollama](https://ollama.com) server and from the app itself (SmolLM2 on "
+    "Models come from a local [Ollama](https://ollama.com) server, from any OpenAI-compatible server (vLLM, "
+    "llama.cpp, LM Studio, `transformers serve`: add it in the sidebar) and from the app itself (SmolLM2 on "
     "board). Answers run one after another so their timings do not compete for the CPU.",
 )
 chat_ui.init_state()
 caps = settings.limits()
 
-# ---- sidebar: where the Ollama models live ----
+# ---- sidebar: where the Ollama models live, and OpenAI-compatible servers ----
 host = chat_ui.host_field()
 installed = chat_ui.installed_panel(host)
 chat_ui.pull_panel(host, installed)
+endpoints_ui.sidebar_editor(host)
 
 # ---- the prompt ----
 chat_ui.example_picker()

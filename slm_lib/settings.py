@@ -7,6 +7,8 @@
 | ``SLM_EXPLORER_DATA`` | ``~/.local/share/slm-explorer`` | user data: the evaluation-run database |
 | ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
 | ``SLM_EXPLORER_JUDGES`` | unset | ``backend:model`` ids (comma-separated) that may judge answers |
+| ``SLM_EXPLORER_OLLAMA_CONCURRENCY`` | ``1`` | requests an evaluation run sends to Ollama at once |
+| ``SLM_EXPLORER_OPENAI_ENDPOINTS`` | unset | OpenAI-compatible servers as JSON (``backends.openai_endpoints``) |
 
 ``SLM_EXPLORER_JUDGES`` unset: any configured model may judge locally, none on a hosted deployment.
 """
@@ -17,10 +19,23 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "judge_models", "limits", "ollama_host"]
+__all__ = [
+    "ASSETS_DIR",
+    "MAX_LANE_CONCURRENCY",
+    "Limits",
+    "cache_dir",
+    "data_dir",
+    "is_hosted",
+    "judge_models",
+    "limits",
+    "ollama_concurrency",
+    "ollama_host",
+    "openai_endpoints_json",
+]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
+MAX_LANE_CONCURRENCY = 64  # requests in flight to one server from one run: more threads buy nothing here
 
 
 def is_hosted() -> bool:
@@ -66,6 +81,28 @@ def judge_models() -> tuple[str, ...] | None:
     if listed:
         return listed
     return () if is_hosted() else None
+
+
+def ollama_concurrency() -> int:
+    """Requests an evaluation run keeps in flight on Ollama (``SLM_EXPLORER_OLLAMA_CONCURRENCY``, default 1).
+
+    1 suits a laptop (Ollama answers one request per model at a time unless ``OLLAMA_NUM_PARALLEL``
+    is raised); set it to the server's ``OLLAMA_NUM_PARALLEL`` to use a bigger machine.
+
+    Raises:
+        ValueError: naming the value when it is not a whole number from 1 to ``MAX_LANE_CONCURRENCY``.
+    """
+    raw = os.environ.get("SLM_EXPLORER_OLLAMA_CONCURRENCY", "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LANE_CONCURRENCY:
+        raise ValueError(
+            f"SLM_EXPLORER_OLLAMA_CONCURRENCY={raw!r}: use a whole number from 1 to {MAX_LANE_CONCURRENCY}"
+        )
+    return int(raw)
+
+
+def openai_endpoints_json() -> str:
+    """The raw ``SLM_EXPLORER_OPENAI_ENDPOINTS`` value (parsed by ``backends.openai_endpoints``); "" if unset."""
+    return os.environ.get("SLM_EXPLORER_OPENAI_ENDPOINTS", "").strip()
 
 
 @dataclass(frozen=True)

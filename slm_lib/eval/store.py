@@ -28,7 +28,8 @@ __all__ = ["DB_NAME", "STATUSES", "STAT_FIELDS", "ResultRow", "RunRecord", "RunS
 
 DB_NAME = "runs.sqlite3"
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-STAT_FIELDS = tuple(f.name for f in fields(ChatStats))  # stats columns, in ChatStats order
+# The numeric stats columns, in ChatStats order (``source`` is a label, not stored).
+STAT_FIELDS = tuple(f.name for f in fields(ChatStats) if f.type in ("int", "float"))
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
