@@ -99,6 +99,14 @@ PAGES: tuple[PageSpec, ...] = (
         "One prompt, several SLMs side by side, scored against a reference answer.",
     ),
     PageSpec(
+        "pages/score_limits.py",
+        "Why scores mislead",
+        ":material/rule:",
+        "Compare",
+        "Live examples of what similarity misses (negation, wrong numbers, long answers, paraphrases) and what "
+        "the overall score, fact flags and word highlights add.",
+    ),
+    PageSpec(
         "pages/evaluation.py",
         "Evaluation runs",
         ":material/leaderboard:",

@@ -9,9 +9,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app_ui import assess_ui
 from slm_lib import settings
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
+from slm_lib.eval.assess import Assessment
+from slm_lib.eval.judge import Verdict, judge, judge_allowed
 from slm_lib.safe_text import neutralize
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "host_field",
     "init_state",
     "installed_panel",
+    "judge_answers",
     "model_choices",
     "pull_panel",
     "render_answers",
@@ -150,7 +154,8 @@ def _pull(backend: Backend, tag: str) -> None:
 
 
 def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
-    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models."""
+    """Model ids (``backend:name``) to labels: embedded models, installed Ollama models, then the models of
+    the OpenAI-compatible endpoints (``openai:<endpoint>/<model>``)."""
     choices: dict[str, str] = {}
     try:
         from app_ui.loaders import get_embedded_backend
@@ -161,6 +166,12 @@ def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
         st.caption(f"Embedded models unavailable: {exc}")
     for name in installed:
         choices[f"ollama:{name}"] = f"{name} (Ollama)"
+    from app_ui import endpoints_ui
+
+    ids, notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
+    choices.update({model_id: endpoints_ui.label(model_id) for model_id in ids})
+    for note in notes:
+        st.caption(f"OpenAI-compatible server unavailable: {neutralize(note).text}")
     return choices
 
 
@@ -170,6 +181,10 @@ def _backend_for(model_id: str, host: str | None) -> tuple[Backend, str]:
         from app_ui.loaders import get_embedded_backend  # the embedded backend's loader (its own module)
 
         return get_embedded_backend(), name
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router(), name
     from app_ui.loaders import get_ollama_backend
 
     if host is None:
@@ -215,17 +230,10 @@ def run_comparison(
     answers = []
     for col, model_id in zip(columns, models, strict=True):
         with col:
-            st.markdown(f"**{labels.get(model_id, model_id)}**")
+            st.markdown(f"**{neutralize(labels.get(model_id, model_id)).text}**")  # names come from servers
             answer = _stream_into(st.empty(), model_id, host, messages, options)
         answers.append(answer)
     return tuple(answers)
-
-
-@st.cache_data(show_spinner="Scoring answers against the reference (all-MiniLM-L6-v2)…", max_entries=64)
-def _scores(answers: tuple[str, ...], reference: str) -> list[similarity.Score]:
-    from app_ui.loaders import get_embedder
-
-    return similarity.score_details(list(answers), [reference] * len(answers), get_embedder())
 
 
 @st.cache_data(show_spinner="Comparing answers with each other…", max_entries=64)
@@ -235,32 +243,49 @@ def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
     return similarity.pairwise(list(answers), get_embedder())
 
 
+_SOURCES = {  # ChatStats.source: where an OpenAI-compatible server's numbers come from
+    "usage": "token counts from the server's usage report, times measured by the app",
+    "timings": "counts and speed from the server's own timings, TTFT measured by the app",
+    "estimated": "the server sent no usage: tokens counted from streamed chunks (≈1 each), times measured by the app",
+}
+
+
 def _stats_line(stats: ChatStats) -> str:
-    return (
+    line = (
         f"**{stats.tokens_per_second:.1f} tokens/s** · TTFT {stats.ttft_seconds:.2f} s · "
         f"total {stats.total_seconds:.2f} s · load {stats.load_seconds:.2f} s · "
         f"{stats.prompt_tokens} prompt → {stats.completion_tokens} answer tokens"
     )
+    return f"{line}  \n({_SOURCES[stats.source]})" if stats.source in _SOURCES else line
 
 
-def render_answers(answers: tuple[Answer, ...], reference: str, labels: dict[str, str]) -> dict[str, float]:
-    """Side-by-side columns with text, stats and (if a reference is given) scores; returns the scores."""
+def render_answers(
+    answers: tuple[Answer, ...],
+    reference: str,
+    labels: dict[str, str],
+    question: str = "",
+    verdicts: dict[str, Verdict] | None = None,
+) -> dict[str, float]:
+    """Side-by-side columns with text, stats and (with a reference) both scores, flags and highlights;
+    a judge's verdict, if any, beside them. Returns the similarity scores."""
     scored = [a for a in answers if a.scorable]
-    scores: dict[str, similarity.Score] = {}
+    found: dict[str, Assessment] = {}
     if reference.strip() and scored:
-        values = _scores(tuple(a.text for a in scored), reference)
-        scores = {a.model_id: s for a, s in zip(scored, values, strict=True)}
+        values = assess_ui.assessments(tuple(a.text for a in scored), (reference,), question)
+        found = {a.model_id: s for a, s in zip(scored, values, strict=True)}
     for col, answer in zip(st.columns(len(answers)), answers, strict=True):
         with col:
-            st.markdown(f"**{labels.get(answer.model_id, answer.model_id)}**")
-            _answer_body(answer, scores.get(answer.model_id), bool(reference.strip()))
+            st.markdown(f"**{neutralize(labels.get(answer.model_id, answer.model_id)).text}**")
+            _answer_body(answer, found.get(answer.model_id), bool(reference.strip()))
+            if verdicts and answer.model_id in verdicts:
+                assess_ui.render_verdict(verdicts[answer.model_id])
     for answer in answers:
-        with st.expander(f"Full width: {labels.get(answer.model_id, answer.model_id)}"):
+        with st.expander(f"Full width: {neutralize(labels.get(answer.model_id, answer.model_id)).text}"):
             st.markdown(neutralize(answer.text).text or "*(no text)*")
-    return {k: s.value for k, s in scores.items()}
+    return {k: a.similarity for k, a in found.items()}
 
 
-def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: bool) -> None:
+def _answer_body(answer: Answer, assessment: Assessment | None, has_reference: bool) -> None:
     if answer.error:
         st.error(neutralize(answer.error).text)  # server error text is untrusted too
     safe = neutralize(answer.text)
@@ -274,12 +299,24 @@ def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: 
         st.warning("Incomplete answer: not scored.")
     elif answer.stats is not None:
         st.caption(_stats_line(answer.stats))
-    if score is not None:
-        st.metric("Similarity to reference", f"{score.value:.3f}")
-        if score.chunked:
-            st.caption(f"Long text: scored in {score.answer_chunks} windows of ≤256 word pieces (mean vector).")
+    if assessment is not None:
+        assess_ui.render_assessment(assessment, answer.text, key=answer.model_id)
     elif has_reference and answer.complete:
         st.caption("Empty answer: not scored.")
+
+
+def judge_answers(
+    judge_id: str, answers: tuple[Answer, ...], question: str, reference: str, host: str | None
+) -> dict[str, Verdict]:
+    """The chosen judge's verdict on every complete answer (one at a time; greedy, short replies)."""
+    if not judge_allowed(judge_id):
+        return {}
+    backend, name = _backend_for(judge_id, host)
+    return {
+        a.model_id: judge(backend, name, question, (reference,), a.text)
+        for a in answers
+        if a.scorable and reference.strip()
+    }
 
 
 def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[str, str]) -> None:

@@ -1,8 +1,10 @@
 """Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
 
 Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
-recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The heavy work runs as
-queued jobs on the server's job pool (``slm_lib.compress.tasks``), never on the page-serving interpreter.
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The work itself
+(pruning, sweeps, quantizing, measuring) and the figures are ``slm_lib``'s; it runs as queued jobs on the server's
+job pool (``slm_lib.compress.tasks``), never on the page-serving interpreter. This module adds the shared teacher,
+caching, progress bars and the cost table.
 """
 
 from __future__ import annotations
@@ -11,39 +13,32 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app_ui import fail
 from app_ui.jobs_ui import run_job
 from app_ui.lab_ui import teacher_model
-from slm_lib.compress.prune import prunable_linears
-from slm_lib.compress.quantize import QuantSpec, quantize_tensor
-from slm_lib.compress.tasks import EVAL, LATENCY, SWEEP, Measured, PruneView, SchemeRow
+from slm_lib.compress.prune import SweepPoint, prunable_linears
+from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
+from slm_lib.compress.tasks import EVAL, LATENCY, SWEEP, PruneView, SchemeRow
 from slm_lib.jobs import TRAIN
-from slm_lib.tiny import TinyLM
+from slm_lib.tiny import Measurement, TinyLM
 
 __all__ = [
     "EVAL",
     "LATENCY",
     "SWEEP",
-    "Measured",
     "PruneView",
     "RowView",
     "SchemeRow",
     "cost_table",
     "custom_scheme",
-    "histogram_figure",
     "lab_teacher",
     "layer_names",
-    "mask_figure",
     "prune_view",
     "quant_row",
-    "row_figure",
-    "scheme_figure",
     "scheme_table",
     "sweep",
-    "sweep_figure",
     "teacher_or_fail",
 ]
 
@@ -83,19 +78,19 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def sweep(method: str) -> pd.DataFrame:
+def sweep(method: str) -> tuple[SweepPoint, ...]:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
     bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
 
-    def on_row(event: tuple[float, dict[str, float]]) -> None:
-        fraction, row = event
-        bar.progress(fraction, text=f"Sparsity {row['sparsity']:.0%}: accuracy {row['accuracy']:.3f}")
+    def on_point(event: tuple[float, SweepPoint]) -> None:
+        fraction, point = event
+        bar.progress(fraction, text=f"Sparsity {point.sparsity:.0%}: accuracy {point.accuracy:.3f}")
 
-    return pd.DataFrame(run_job(TRAIN, "slm_lib.compress.tasks:sweep_task", {"method": method}, on_event=on_row))
+    return run_job(TRAIN, "slm_lib.compress.tasks:sweep_task", {"method": method}, on_event=on_point)
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
-    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measured) -> dict[str, object]:
+    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measurement) -> dict[str, object]:
         return {
             "model": name,
             "parameters": f"{params:,}",
@@ -104,7 +99,7 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
-            "latency (ms/char)": f"{m.latency_ms:.2f}",
+            "latency (ms/char)": f"{m.ms_per_token:.2f}",
         }
 
     t_bytes = view.teacher_params * 4
@@ -123,46 +118,6 @@ def cost_table(view: PruneView) -> pd.DataFrame:
     )
 
 
-def histogram_figure(view: PruneView, layer: str) -> go.Figure:
-    before, after = view.before[layer].ravel(), view.after[layer].ravel()
-    fig = go.Figure()
-    fig.add_histogram(x=before, name="before", nbinsx=80, opacity=0.6)
-    fig.add_histogram(x=after[after != 0], name="after (nonzero only)", nbinsx=80, opacity=0.6)
-    fig.update_layout(
-        barmode="overlay", xaxis_title="weight value", yaxis_title="count", height=320, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def mask_figure(view: PruneView, layer: str) -> go.Figure:
-    mask = view.masks[layer]
-    fig = go.Figure(
-        go.Heatmap(
-            z=mask.astype(np.int8),
-            colorscale=[[0, "#d62728"], [1, "#1f77b4"]],
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        xaxis_title="input", yaxis_title="output", yaxis_autorange="reversed", height=360, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def sweep_figure(frame: pd.DataFrame, method: str, teacher_accuracy: float) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode="lines+markers", name=method))
-    fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
-    fig.update_layout(
-        xaxis_title="sparsity",
-        yaxis_title="held-out accuracy",
-        xaxis_tickformat=".0%",
-        height=320,
-        margin={"t": 30, "b": 10},
-    )
-    return fig
-
-
 # ------------------------------------------------------------------------------------------ quantization
 @dataclass(frozen=True)
 class RowView:
@@ -171,8 +126,7 @@ class RowView:
     original: np.ndarray
     quantized: np.ndarray
     steps: np.ndarray  # each element's grid step (scale)
-    grid_x: list[float | None]  # horizontal segments: one per grid level per group (None separates them)
-    grid_y: list[float | None]
+    grids: tuple[tuple[int, int, tuple[float, ...]], ...]  # (first column, end column, levels) per group drawn
     layer_bytes: int
     layer_fp32_bytes: int
     levels: int
@@ -184,50 +138,19 @@ def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, lay
     weight = dict(lab_teacher().named_modules())[layer].weight.detach().cpu()
     qt = quantize_tensor(weight, spec)
     back, steps = qt.dequantize()[row], qt.element_scales()[row]
-    n_cols = weight.shape[1]
-    if granularity == "tensor":
-        groups = [(0, 0, n_cols)]  # (group index, first column, end column)
-    elif granularity == "channel":
-        groups = [(row, 0, n_cols)]
-    else:
-        per_row = -(-n_cols // group_size)
-        groups = [(row * per_row + g, g * group_size, min(n_cols, (g + 1) * group_size)) for g in range(per_row)]
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    if len(qt.grid(0)) <= 32:  # finer grids are drawn as a blur: skip them
-        for g, start, end in groups:
-            for level in qt.grid(g).tolist():
-                xs += [start - 0.5, end - 0.5, None]
-                ys += [level, level, None]
+    levels = len(qt.grid(0))
+    grids = ()
+    if levels <= 32:  # finer grids are drawn as a blur: skip them
+        grids = tuple((start, end, tuple(qt.grid(g).tolist())) for g, start, end in group_spans(qt, row))
     return RowView(
         original=weight[row].numpy(),
         quantized=back.numpy(),
         steps=steps.numpy(),
-        grid_x=xs,
-        grid_y=ys,
+        grids=grids,
         layer_bytes=qt.nbytes,
         layer_fp32_bytes=weight.numel() * 4,
-        levels=len(qt.grid(0)),
+        levels=levels,
     )
-
-
-def row_figure(view: RowView) -> tuple[go.Figure, go.Figure]:
-    """Left: the row's weights and the grid they snap to. Right: error in units of the grid step."""
-    x = np.arange(len(view.original))
-    fig = go.Figure()
-    if view.grid_x:
-        fig.add_scatter(
-            x=view.grid_x, y=view.grid_y, mode="lines", name="grid", line={"color": "lightgray", "width": 1}
-        )
-    fig.add_scatter(x=x, y=view.original, mode="markers", name="original", marker={"size": 5})
-    fig.add_scatter(x=x, y=view.quantized, mode="markers", name="quantized", marker={"size": 5, "symbol": "x"})
-    fig.update_layout(xaxis_title="input index", yaxis_title="weight", height=340, margin={"t": 30, "b": 10})
-    errors = (view.quantized - view.original) / view.steps
-    err = go.Figure(go.Histogram(x=errors, nbinsx=40))
-    err.update_layout(
-        xaxis_title="error / grid step (always within ±0.5)", yaxis_title="count", height=340, margin={"t": 30, "b": 10}
-    )
-    return fig, err
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -246,24 +169,3 @@ def scheme_table() -> list[SchemeRow]:
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     kwargs = {"bits": bits, "symmetric": symmetric, "granularity": granularity, "group_size": group_size}
     return run_job(TRAIN, "slm_lib.compress.tasks:custom_scheme_task", kwargs)
-
-
-def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
-    fig = go.Figure(
-        go.Scatter(
-            x=[r.stored_bytes / 1024 for r in rows],
-            y=[r.accuracy for r in rows],
-            text=[r.scheme for r in rows],
-            mode="markers+text",
-            textposition="top center",
-            marker={"size": 10},
-        )
-    )
-    fig.update_layout(
-        xaxis_title="stored KiB (packed, incl. scales and zero points)",
-        yaxis_title="held-out accuracy",
-        xaxis_type="log",
-        height=380,
-        margin={"t": 30, "b": 10},
-    )
-    return fig

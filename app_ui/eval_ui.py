@@ -7,15 +7,15 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from app_ui import endpoints_ui, run_detail
 from app_ui.loaders import get_embedded_backend, get_ollama_backend
 from slm_lib import settings
 from slm_lib.chat import Backend, BackendError
 from slm_lib.eval.config import split_model_id
 from slm_lib.eval.export import notebook_bytes, results_csv, results_json
-from slm_lib.eval.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
+from slm_lib.eval.leaderboard import RANKINGS, ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
 from slm_lib.eval.questions import QuestionItem, QuestionSetError, load_question_set, parse_question_file
-from slm_lib.eval.similarity import NEGATION_NOTE
 from slm_lib.eval.store import RunStore
 from slm_lib.safe_text import neutralize
 
@@ -53,6 +53,10 @@ def _backend(kind: str, host: str) -> Backend:
         return get_embedded_backend()
     if kind == "ollama":
         return get_ollama_backend(host)
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router()
     raise ValueError(f"unknown backend kind {kind!r}")
 
 
@@ -89,7 +93,8 @@ def question_picker() -> tuple[list[QuestionItem], str] | None:
     if source.startswith("Built-in"):
         return load_question_set("builtin"), "builtin"
     upload = st.file_uploader(
-        "Question file (columns: question, reference, optional category)",
+        "Question file (columns: question, reference, optional category and reference_2, reference_3… "
+        "for other acceptable answers; in JSON, reference may be a list)",
         type=["csv", "json"],
         key="eval.upload",
     )
@@ -123,6 +128,9 @@ def _live_body(store: RunStore) -> None:
             if run.progress is not None:
                 for model, status in run.progress.model_status.items():
                     st.caption(f"`{model}`: {status}")
+                if len(run.progress.lanes) > 1 or any(p.limit > 1 for p in run.progress.lanes.values()):
+                    for lane in run.progress.lanes.values():  # names are kinds or validated endpoint names
+                        st.progress(lane.done / lane.total if lane.total else 1.0, text=f"**{lane.name}**: {lane.line}")
             st.button("Stop", key=f"eval.stop.{run_id}", on_click=manager().stop, args=(run_id,))
     for record in store.list_runs():
         if record.status == "finished" or record.id in live:
@@ -159,7 +167,9 @@ def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
         [
             {
                 "model": s.model,
+                "mean overall": s.mean_overall,
                 "mean similarity": s.mean_similarity,
+                "facts flagged": f"{s.flagged} of {s.assessed}" if s.assessed else None,
                 "tokens/s": s.tokens_per_second,
                 "latency p50 (s)": s.latency_p50,
                 "latency p95 (s)": s.latency_p95,
@@ -184,11 +194,15 @@ def results_view(store: RunStore, run_id: int) -> None:
     if not rows:
         st.info("No answers yet.")
         return
-    board = leaderboard(rows)
+    run_detail.backfill_panel(store, run_id, rows)
+    rank_by = st.radio("Rank by", RANKINGS, horizontal=True, key="eval.rank_by", format_func=str.capitalize)
+    board = leaderboard(rows, rank_by=rank_by)
     st.dataframe(_board_frame(board), hide_index=True, key=f"eval.board.{run_id}")
     st.caption(
-        "Mean cosine similarity of complete answers to the references (all-MiniLM-L6-v2); stability is "
-        "the spread (std) of similarity across repeats: lower is steadier. It barely sees negation."
+        "Overall: similarity and coverage of the reference, halved for each fact flag (numbers, names, "
+        "negation, relations, code); facts flagged: answers with at least one flag, a hint to read them. "
+        "Similarity: mean cosine of complete answers to the references (all-MiniLM-L6-v2); it barely sees "
+        "negation. Stability is the spread (std) of similarity across repeats: lower is steadier."
     )
     matrix = category_matrix(board)
     left, right = st.columns(2)
@@ -249,7 +263,9 @@ def results_view(store: RunStore, run_id: int) -> None:
                         "question": r.question,
                         "T": r.temperature,
                         "repeat": r.repeat,
-                        "score": r.score,
+                        "overall": r.overall,
+                        "similarity": r.score,
+                        "flags": " | ".join(r.flags) if r.flags else None,
                         "tokens/s": r.stats.tokens_per_second,
                         "seconds": r.stats.total_seconds,
                         "error": r.error,
@@ -261,16 +277,8 @@ def results_view(store: RunStore, run_id: int) -> None:
             hide_index=True,
             key=f"eval.answers.{run_id}",
         )
-    with st.expander("Read the answers to one question"):
-        question = st.selectbox("Question", list(dict.fromkeys(r.question for r in rows)), key="eval.read")
-        shown = [r for r in rows if r.question == question and r.repeat == 0 and r.temperature == cfg.sweep[0]]
-        for col, r in zip(st.columns(max(1, min(len(shown), 3))) * len(shown), shown, strict=False):
-            score = "–" if r.score is None else f"{r.score:.2f}"
-            col.markdown(f"**{r.model}** · similarity {score}")
-            col.markdown(neutralize(r.answer).text)  # model output is untrusted: no HTML, links or images
-            if r.error:
-                col.error(neutralize(r.error).text)
-        st.caption(f"Reference: {neutralize(shown[0].reference).text if shown else ''}  \n{NEGATION_NOTE}")
+    with st.expander("Read the answers to one question: why each scored as it did"):
+        run_detail.answer_detail(store, run_id, rows, cfg.sweep[0])
     c1, c2, c3 = st.columns(3)
     c1.download_button("Answers (CSV)", results_csv(rows), f"run-{run_id}.csv", "text/csv", key="eval.dl.csv")
     c2.download_button(
@@ -280,9 +288,11 @@ def results_view(store: RunStore, run_id: int) -> None:
         "application/json",
         key="eval.dl.json",
     )
+    # Endpoint addresses go into the notebook outside the hosted app only (never a key).
+    endpoints = () if settings.is_hosted() else endpoints_ui.current_endpoints()
     c3.download_button(
         "Colab notebook (.ipynb)",
-        notebook_bytes(record, rows),
+        notebook_bytes(record, rows, endpoints),
         f"run-{run_id}.ipynb",
         "application/x-ipynb+json",
         key="eval.dl.ipynb",

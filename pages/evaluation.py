@@ -1,10 +1,11 @@
-"""Evaluation runs: a question set through several models, unattended, with a leaderboard."""
+"""Evaluation runs: a question set through several models, unattended, with a leaderboard ranked by an
+overall score that checks facts (or by similarity), and each answer's scores explained."""
 
 import sqlite3
 
 import streamlit as st
 
-from app_ui import eval_ui, fail, page_header, show_code
+from app_ui import endpoints_ui, eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
 from slm_lib.eval.config import RunConfig, parse_temperatures
@@ -12,15 +13,20 @@ from slm_lib.eval.leaderboard import leaderboard
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE
 from slm_lib.eval.questions import categories, filter_categories
 from slm_lib.eval.runs import execute_run
+from slm_lib.safe_text import neutralize
 
 page_header(
     "Evaluation runs",
     "Pick models, a question set and a prompt template, and let every model answer every question — "
     "several times if you want to see how **stable** the answers are, or at several temperatures (a sweep). "
-    "Each answer is scored by its cosine similarity to a reference answer and saved the moment it arrives, "
-    "so a run survives a page switch or a refresh and can be resumed. The leaderboard ranks models by "
+    "Each answer is saved the moment it arrives and scored against the reference answer(s): an **overall** "
+    "score that checks facts (numbers, names, negation, relations, code) and word coverage, beside the plain "
+    "cosine **similarity**. Because answers are saved at once, a run survives a page switch or a refresh and "
+    "can be resumed. The leaderboard ranks models by "
     "quality, speed and stability; the notebook export reproduces the run on Google Colab with Ollama, "
-    "as in the source article.",
+    "as in the source article. Each server answers its share at the same time (one request at a time by "
+    "default; more for an OpenAI-compatible server set to take several), so a run over two servers takes "
+    "about as long as the slower one.",
 )
 try:
     store = eval_ui.run_store()
@@ -31,13 +37,21 @@ caps = settings.limits()
 if notice := st.session_state.pop("eval.notice", None):
     st.warning(notice)
 
+endpoints_ui.sidebar_editor(host)
 eval_ui.live_panel(store)
 
 st.header("New run")
 choices, notes = eval_ui.model_choices(host)
-for note in notes:
-    st.caption(f"Unavailable: {note}")
-models = st.multiselect("Models", choices, key="eval.models", placeholder="Choose one or more models")
+served, served_notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
+choices = choices + served
+for note in notes + served_notes:
+    st.caption(f"Unavailable: {neutralize(note).text}")
+models = st.multiselect(
+    "Models",
+    choices,
+    key="eval.models",
+    placeholder="Choose one or more models",
+)
 picked = eval_ui.question_picker()
 with st.expander("Prompt and options"):
     template = st.text_area("Prompt template ({question} is replaced)", DEFAULT_TEMPLATE, key="eval.template")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from slm_lib import settings
 from slm_lib.jobs import Place, watching
@@ -30,6 +30,7 @@ __all__ = [
     "ChatResult",
     "ChatStats",
     "ChatStream",
+    "Lane",
     "Message",
     "ModelNotFound",
     "PromptTooLong",
@@ -93,7 +94,14 @@ class ChatOptions:
 
 @dataclass(frozen=True)
 class ChatStats:
-    """Timing and token counts for one answer (seconds, tokens)."""
+    """Timing and token counts for one answer (seconds, tokens).
+
+    ``source`` says where the numbers come from when a backend cannot measure them all itself:
+    ``""`` the backend's own counts and clocks (embedded, Ollama); ``"usage"`` token counts from the
+    server's ``usage``, times measured by the app; ``"timings"`` the server's own timings (llama.cpp);
+    ``"estimated"`` no ``usage`` was sent, so tokens are counted from streamed chunks (about one token
+    each) and times measured by the app.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -101,6 +109,7 @@ class ChatStats:
     ttft_seconds: float = 0.0
     total_seconds: float = 0.0
     tokens_per_second: float = 0.0
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class ChatResult:
     ``complete`` is False when the answer did not end normally; ``error`` then says why.
     ``truncated``: generation was stopped at the answer length cap (``text`` is what was kept).
     ``fatal``: asking this model again is pointless (unreachable, not installed).
+    ``retryable``: the server was busy (429/503); the same request may work a little later.
     """
 
     model: str
@@ -119,6 +129,7 @@ class ChatResult:
     error: str | None = None
     truncated: bool = False
     fatal: bool = False
+    retryable: bool = False
 
 
 @dataclass
@@ -141,9 +152,21 @@ class ChatStream:
             yield chunk
 
 
+class Lane(NamedTuple):
+    """Requests that share one server, and how many of them may run at once.
+
+    A backend may offer ``lane(model) -> Lane``; evaluation runs dispatch lanes concurrently and
+    keep at most ``limit`` requests in flight in each. Without it a backend's models share one
+    lane named after its kind, one request at a time (right for a CPU or a laptop Ollama).
+    """
+
+    name: str
+    limit: int = 1
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """What every backend offers."""
+    """What every backend offers (and optionally ``lane(model) -> Lane``, see ``Lane``)."""
 
     kind: str
 
@@ -251,6 +274,8 @@ def _ask(
         return ChatResult(model, (exc.partial or text)[:cap], ChatStats(), False, str(exc))
     except (BackendUnavailable, ModelNotFound) as exc:
         return ChatResult(model, text, ChatStats(), False, str(exc), fatal=True)
+    except ServerBusy as exc:
+        return ChatResult(model, text, ChatStats(), False, str(exc), retryable=True)
     except (BackendError, ValueError) as exc:
         return ChatResult(model, text, ChatStats(), False, str(exc))
     except Exception as exc:  # one broken answer must not take a comparison or a run down

@@ -9,11 +9,16 @@
 | ``SLM_EXPLORER_WORKERS`` | ``process`` when hosted, else ``thread`` | where model work runs (see below) |
 | ``SLM_EXPLORER_WORKER_IDLE_S`` | ``120`` | a worker process idle this long exits and frees its memory |
 | ``SLM_EXPLORER_WORKER_NICE`` | ``10`` | niceness added to worker processes: page serving wins a contended CPU |
+| ``SLM_EXPLORER_JUDGES`` | unset | ``backend:model`` ids (comma-separated) that may judge answers |
+| ``SLM_EXPLORER_OLLAMA_CONCURRENCY`` | ``1`` | requests an evaluation run sends to Ollama at once |
+| ``SLM_EXPLORER_OPENAI_ENDPOINTS`` | unset | OpenAI-compatible servers as JSON (``backends.openai_endpoints``) |
 
 Model work (on-board answers, lab training, measuring) runs as queued jobs (``slm_lib.jobs``). With
 ``process`` it runs in worker processes: pages stay fast while models work, both cores are used, and a crashed
 worker fails its job, not the app. With ``thread`` it runs on threads of the app's own process: no worker to
 start, the right choice for tests and one local user.
+
+``SLM_EXPLORER_JUDGES`` unset: any configured model may judge locally, none on a hosted deployment.
 """
 
 from __future__ import annotations
@@ -24,18 +29,23 @@ from pathlib import Path
 
 __all__ = [
     "ASSETS_DIR",
+    "MAX_LANE_CONCURRENCY",
     "Limits",
     "WorkerSettings",
     "cache_dir",
     "data_dir",
     "is_hosted",
+    "judge_models",
     "limits",
+    "ollama_concurrency",
     "ollama_host",
+    "openai_endpoints_json",
     "workers",
 ]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
+MAX_LANE_CONCURRENCY = 64  # requests in flight to one server from one run: more threads buy nothing here
 
 
 def is_hosted() -> bool:
@@ -62,6 +72,47 @@ def data_dir() -> Path:
 def ollama_host() -> str:
     """The raw ``OLLAMA_HOST`` value (normalised by the Ollama backend)."""
     return os.environ.get("OLLAMA_HOST", "").strip() or "127.0.0.1:11434"
+
+
+def judge_models() -> tuple[str, ...] | None:
+    """Models allowed to judge answers (``SLM_EXPLORER_JUDGES``); None means any configured model.
+
+    Locally an unset variable allows every model; on a hosted deployment it allows none, so the
+    operator decides which (possibly costly) models visitors may use as judges.
+
+    Example:
+        >>> import os; os.environ["SLM_EXPLORER_JUDGES"] = "ollama:llama3.2:1b, embedded:smollm2-135m"
+        >>> judge_models()
+        ('ollama:llama3.2:1b', 'embedded:smollm2-135m')
+        >>> del os.environ["SLM_EXPLORER_JUDGES"]
+    """
+    raw = os.environ.get("SLM_EXPLORER_JUDGES", "")
+    listed = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if listed:
+        return listed
+    return () if is_hosted() else None
+
+
+def ollama_concurrency() -> int:
+    """Requests an evaluation run keeps in flight on Ollama (``SLM_EXPLORER_OLLAMA_CONCURRENCY``, default 1).
+
+    1 suits a laptop (Ollama answers one request per model at a time unless ``OLLAMA_NUM_PARALLEL``
+    is raised); set it to the server's ``OLLAMA_NUM_PARALLEL`` to use a bigger machine.
+
+    Raises:
+        ValueError: naming the value when it is not a whole number from 1 to ``MAX_LANE_CONCURRENCY``.
+    """
+    raw = os.environ.get("SLM_EXPLORER_OLLAMA_CONCURRENCY", "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LANE_CONCURRENCY:
+        raise ValueError(
+            f"SLM_EXPLORER_OLLAMA_CONCURRENCY={raw!r}: use a whole number from 1 to {MAX_LANE_CONCURRENCY}"
+        )
+    return int(raw)
+
+
+def openai_endpoints_json() -> str:
+    """The raw ``SLM_EXPLORER_OPENAI_ENDPOINTS`` value (parsed by ``backends.openai_endpoints``); "" if unset."""
+    return os.environ.get("SLM_EXPLORER_OPENAI_ENDPOINTS", "").strip()
 
 
 @dataclass(frozen=True)

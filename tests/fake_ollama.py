@@ -3,7 +3,9 @@
 It speaks the endpoints the app uses, shaped as in Ollama's API docs (docs/api.md):
 ``GET /api/tags``, ``POST /api/chat`` (NDJSON stream with a final stats object, or one
 object with ``"stream": false``), ``POST /api/pull`` (NDJSON progress), ``GET /api/version``,
-``POST /api/show`` and ``GET /``. Answers are canned and deterministic per model.
+``POST /api/show`` and ``GET /``, and Ollama's OpenAI-compatible ``/v1/models`` and
+``/v1/chat/completions`` (``tests.fake_openai.OpenAIRoutes``, with the same installed models and
+modes). Answers are canned and deterministic per model.
 
 Failure modes (``server.mode`` for every request, or ``server.model_modes[name]`` per model):
 
@@ -34,6 +36,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fake_openai import OpenAIRoutes
 
 VERSION = "0.17.1"
 CREATED = "2025-01-15T10:00:00.000000Z"
@@ -110,6 +114,10 @@ class FakeOllama(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def openai_models(self) -> dict[str, float]:
+        """What ``/v1/models`` lists: the installed models and their speeds."""
+        return {name: spec[4] for name, spec in self.installed.items()}
+
     def mode_for(self, path: str, model: str | None) -> str:
         mode = self.model_modes.get(model or "", self.mode)
         if mode == "busy_once":
@@ -124,7 +132,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.server_close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeOllama
 
@@ -206,6 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/":
             self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
             return
+        if self.path.startswith("/v1/"):
+            if not self.openai_get(self.path):
+                self._send(404, b"404 page not found", "text/plain")
+            return
         if self._failure(self.server.mode_for(self.path, None), None):
             return
         if self.path == "/api/version":
@@ -219,6 +231,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         self.server.requests.append(("POST", self.path, body))
         self.server.headers.append({k.lower(): v for k, v in self.headers.items()})
+        if self.path.startswith("/v1/"):
+            if not self.openai_post(self.path, body):
+                self._send(404, b"404 page not found", "text/plain")
+            return
         model = body.get("model") if isinstance(body.get("model"), str) else None
         routes = {"/api/chat": self._chat, "/api/pull": self._pull, "/api/show": self._show}
         if self.path not in routes:

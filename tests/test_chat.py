@@ -111,18 +111,19 @@ def test_ask_keeps_the_partial_text_of_a_broken_stream():
 
 
 @pytest.mark.parametrize(
-    ("error", "fatal"),
+    ("error", "fatal", "retryable"),
     [
-        (BackendUnavailable("down"), True),
-        (ModelNotFound("not installed"), True),
-        (ServerBusy("busy"), False),
-        (BackendError("refused"), False),
+        (BackendUnavailable("down"), True, False),
+        (ModelNotFound("not installed"), True, False),
+        (ServerBusy("busy"), False, True),
+        (BackendError("refused"), False, False),
     ],
 )
-def test_ask_maps_backend_errors_and_marks_the_fatal_ones(error, fatal):
+def test_ask_maps_backend_errors_and_marks_the_fatal_and_retryable_ones(error, fatal, retryable):
     for on_text in (None, lambda _: None):
         result = ask(Scripted(before=error), "m", HI, on_text=on_text)
         assert not result.complete and result.error == str(error) and result.fatal is fatal
+        assert result.retryable is retryable
 
 
 def test_ask_refuses_a_long_prompt_before_the_backend_is_called():

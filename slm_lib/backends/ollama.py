@@ -37,6 +37,7 @@ from slm_lib.chat import (
     ChatResult,
     ChatStats,
     ChatStream,
+    Lane,
     Message,
     ServerBusy,
     StreamInterrupted,
@@ -70,6 +71,9 @@ class OllamaBackend:
         backoff: first wait between those attempts; doubled each time, capped at ``backoff_cap``.
         queue_wait: seconds to wait in line for a free generation slot before ``ServerBusy`` (the caller
             hears its place meanwhile through ``slm_lib.jobs.watching``).
+        max_concurrency: requests an evaluation run keeps in flight here (default
+            ``SLM_EXPLORER_OLLAMA_CONCURRENCY``, 1: Ollama answers one request per model at a time
+            unless the server's ``OLLAMA_NUM_PARALLEL`` is raised).
     """
 
     kind = "ollama"
@@ -83,6 +87,7 @@ class OllamaBackend:
         backoff: float = 0.5,
         backoff_cap: float = 4.0,
         queue_wait: float = 300.0,
+        max_concurrency: int | None = None,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError(f"timeouts must be > 0, got {connect_timeout} and {read_timeout}")
@@ -97,6 +102,9 @@ class OllamaBackend:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.retries, self.backoff, self.backoff_cap = retries, backoff, backoff_cap
         self.queue_wait = queue_wait
+        self.max_concurrency = settings.ollama_concurrency() if max_concurrency is None else max_concurrency
+        if not 1 <= self.max_concurrency <= settings.MAX_LANE_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be in [1, {settings.MAX_LANE_CONCURRENCY}], got {max_concurrency}")
         self._own_host = self.host == env_host
         self._where = ErrorContext(self.host, read_timeout, retries, self.hosted)
         self._client = self._make_client(read_timeout)
@@ -111,6 +119,19 @@ class OllamaBackend:
 
     def __repr__(self) -> str:
         return f"OllamaBackend(host={self.host!r})"
+
+    def lane(self, model: str) -> Lane:
+        """All requests to this Ollama share one lane, ``max_concurrency`` wide."""
+        return Lane("ollama", self.max_concurrency)
+
+    @property
+    def openai_base_url(self) -> str:
+        """Ollama's own OpenAI-compatible route on this host (``/v1``): the same models through the OpenAI API.
+
+        Give it to the ``openai`` backend (``get_backend("openai", base_url=backend.openai_base_url)``, or an
+        endpoint in the sidebar) to compare both APIs on one server.
+        """
+        return f"{self.host}/v1"
 
     # ---- listing ----
 

@@ -1,6 +1,7 @@
-"""Which backends are live right now: the embedded SLM and a local Ollama server.
+"""Which backends are live right now: the embedded SLM, a local Ollama server, and each
+OpenAI-compatible endpoint.
 
-Both checks are bounded in time (Home must answer within ~3 s even when
+Every check is bounded in time (Home must answer within ~3 s even when
 ``OLLAMA_HOST`` points at a dead or silent address) and never raise.
 
 Example:
@@ -11,11 +12,16 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["BackendStatus", "check_backends", "embedded_status", "ollama_status"]
+if TYPE_CHECKING:
+    from slm_lib.backends.openai_endpoints import Endpoint
+
+__all__ = ["BackendStatus", "check_backends", "embedded_status", "ollama_status", "openai_status"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,32 @@ def ollama_status(host: str | None = None, timeout_s: float = 2.0) -> BackendSta
     return BackendStatus("Ollama", True, f"reachable at {where} with {len(models)} model(s).", models=models)
 
 
-def check_backends(host: str | None = None, deadline_s: float = 3.0) -> list[BackendStatus]:
-    """Both checks in parallel; anything slower than ``deadline_s`` is reported as unavailable."""
-    pool = ThreadPoolExecutor(max_workers=2)
+def openai_status(endpoint: Endpoint, timeout_s: float = 2.0) -> BackendStatus:
+    """Can the OpenAI-compatible ``endpoint`` list its models (``GET /models``)?"""
+    from slm_lib.backends.openai_compat import OpenAIBackend
+    from slm_lib.chat import BackendError
+
+    name = f"OpenAI-compatible '{endpoint.name}'"
+    try:
+        backend = OpenAIBackend(
+            endpoint.base_url, endpoint.api_key, name=endpoint.name, connect_timeout=timeout_s, read_timeout=timeout_s
+        )
+        models = tuple(backend.list_models())
+    except (BackendError, ValueError) as exc:
+        return BackendStatus(name, False, str(exc), "Start the server, or fix its URL or key.")
+    backend.close()
+    count = f"{len(models)} model(s)" if models else "no models"
+    return BackendStatus(name, True, f"reachable, serving {count}.", models=models)
+
+
+def check_backends(
+    host: str | None = None, deadline_s: float = 3.0, endpoints: Sequence[Endpoint] = ()
+) -> list[BackendStatus]:
+    """Every check in parallel; anything slower than ``deadline_s`` is reported as unavailable."""
+    pool = ThreadPoolExecutor(max_workers=2 + min(len(endpoints), 6))
     futures = {"embedded": pool.submit(embedded_status), "ollama": pool.submit(ollama_status, host)}
+    for endpoint in endpoints:
+        futures[f"OpenAI-compatible '{endpoint.name}'"] = pool.submit(openai_status, endpoint)
     end = time.monotonic() + deadline_s
     results = []
     for name, future in futures.items():

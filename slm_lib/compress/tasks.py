@@ -19,18 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from slm_lib.compress.distill import DistillConfig, DistillResult, distill
-from slm_lib.compress.prune import PruneConfig, prune
-from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantSpec, quantize_model, quantize_scheme
-from slm_lib.jobs import JobContext
+from slm_lib.compress.prune import PruneConfig, SweepPoint, prune, sparsity_sweep
+from slm_lib.compress.quant_grid import QuantSpec
+from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantizeResult, quantize_model, quantize_scheme
+from slm_lib.jobs import JobCancelled, JobContext
 from slm_lib.tiny import (
     TEACHER_PATH,
     EvalConfig,
+    Measurement,
+    TinyLM,
     evaluate,
     load_teacher,
     measure_latency,
+    measure_model,
     param_count,
     read_metadata,
     stored_bytes,
@@ -40,7 +43,6 @@ __all__ = [
     "EVAL",
     "LATENCY",
     "SWEEP",
-    "Measured",
     "PruneView",
     "SchemeRow",
     "custom_scheme_task",
@@ -56,19 +58,9 @@ LATENCY = {"context": 64, "new_tokens": 32, "repeats": 5}
 SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-@dataclass(frozen=True)
-class Measured:
-    """Held-out accuracy and perplexity, and measured latency (ms per generated character)."""
-
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-
-
-def measure(model: torch.nn.Module) -> Measured:
+def measure(model: TinyLM) -> Measurement:
     """Score ``model`` on :data:`EVAL` and time it with :data:`LATENCY`."""
-    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
-    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
+    return measure_model(model, EVAL, **LATENCY)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------- distillation
@@ -108,8 +100,8 @@ class PruneView:
     nonzero_params: int
     dense_bytes: int
     sparse_bytes: int
-    pruned: Measured
-    teacher: Measured
+    pruned: Measurement
+    teacher: Measurement
     teacher_params: int
     recover_losses: tuple[float, ...]
     recover_seconds: float
@@ -147,19 +139,15 @@ def prune_task(ctx: JobContext, method: str, sparsity: float, recover_steps: int
     )
 
 
-def sweep_task(ctx: JobContext, method: str) -> list[dict[str, float]]:
-    """Held-out accuracy at each sparsity of :data:`SWEEP` (2:4 has one point: 50%); emits each row."""
-    teacher = load_teacher()
-    levels = (0.0, 0.5) if method == "2:4" else SWEEP
-    rows: list[dict[str, float]] = []
-    for level in levels:
+def sweep_task(ctx: JobContext, method: str) -> tuple[SweepPoint, ...]:
+    """Held-out accuracy at each sparsity of :data:`SWEEP` (2:4 has two points: 0 and 50%); emits each point."""
+
+    def on_point(point: SweepPoint, done: int, total: int) -> None:
+        ctx.emit((done / total, point))
         if ctx.stopped():
-            break
-        result = prune(teacher, PruneConfig("magnitude" if level == 0 else method, level))
-        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
-        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
-        ctx.emit((len(rows) / len(levels), rows[-1]))
-    return rows
+            raise JobCancelled("the sweep was stopped")
+
+    return sparsity_sweep(load_teacher(), method, SWEEP, EVAL, on_point=on_point)
 
 
 # ------------------------------------------------------------------------------------------- quantization
@@ -177,27 +165,18 @@ class SchemeRow:
     compute: str
 
 
-def _row(name: str, result: object, compute: str) -> SchemeRow:
-    m = measure(result.model)  # type: ignore[attr-defined]
+def _row(name: str, result: QuantizeResult) -> SchemeRow:
+    m = measure(result.model)  # type: ignore[arg-type]
     return SchemeRow(
         name,
-        result.bits,  # type: ignore[attr-defined]
-        result.stored_bytes,  # type: ignore[attr-defined]
-        result.compression,  # type: ignore[attr-defined]
+        result.bits,
+        result.stored_bytes,
+        result.compression,
         m.accuracy,
         m.perplexity,
-        m.latency_ms,
-        compute,
+        m.ms_per_token,
+        result.compute,
     )
-
-
-def compute_note(name: str, simulated: bool) -> str:
-    """How a format is computed, in the table's words."""
-    if simulated:
-        return "fake-quantized: dequantized to float for compute, so no speed-up"
-    if name == "int8 dynamic (torch.ao)":
-        return "real int8 kernels (CPU)"
-    return f"real {name} storage and compute"
 
 
 def scheme_table_task(ctx: JobContext) -> list[SchemeRow]:
@@ -207,8 +186,7 @@ def scheme_table_task(ctx: JobContext) -> list[SchemeRow]:
     for name in LAB_SCHEMES:
         if ctx.stopped():
             break
-        result = quantize_scheme(teacher, name)
-        rows.append(_row(name, result, compute_note(name, result.simulated)))
+        rows.append(_row(name, quantize_scheme(teacher, name)))
         ctx.emit((len(rows) / len(LAB_SCHEMES), rows[-1]))
     return rows
 
@@ -216,5 +194,4 @@ def scheme_table_task(ctx: JobContext) -> list[SchemeRow]:
 def custom_scheme_task(ctx: JobContext, bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     """The whole teacher quantized with one setting, measured."""
     spec = QuantSpec(bits, symmetric, granularity, group_size)
-    result = quantize_model(load_teacher(), QuantizeConfig(spec))
-    return _row(f"your setting: {spec.label}", result, compute_note(spec.label, True))
+    return _row(f"your setting: {spec.label}", quantize_model(load_teacher(), QuantizeConfig(spec)))

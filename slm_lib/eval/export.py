@@ -3,7 +3,9 @@
 The notebook follows the source article's Google Colab steps: install and start Ollama, pull
 the models, ask the questions through the same prompt template with ``langchain-ollama``
 (``ChatPromptTemplate | OllamaLLM``), then score the answers with sentence-transformers'
-``all-MiniLM-L6-v2`` and build the leaderboard with pandas.
+``all-MiniLM-L6-v2`` and build the leaderboard with pandas. Models on OpenAI-compatible endpoints
+(``openai:<endpoint>/<model>``) are asked with the official ``openai`` client at the endpoint's base
+URL; their keys are read from ``OPENAI_API_KEY_<ENDPOINT>`` or typed in, never written into the notebook.
 
 Example:
     record = store.get_run(run_id)
@@ -15,12 +17,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from slm_lib.backends.openai_endpoints import Endpoint
 from slm_lib.eval.config import split_model_id
 from slm_lib.eval.leaderboard import leaderboard
+from slm_lib.eval.notebook_openai import (
+    OPENAI_CODE,
+    OPENAI_INTRO,
+    OPENAI_NOTE,
+    OPENAI_ONLY_IMPORTS,
+    OPENAI_ONLY_INSTALL,
+    OPENAI_ONLY_TEXT,
+    openai_settings,
+)
 from slm_lib.eval.store import STAT_FIELDS, ResultRow, RunRecord
 
 __all__ = [
@@ -45,6 +58,8 @@ COLUMNS = (
     "complete",
     "error",
     "score",
+    "overall",
+    "flags",
     *STAT_FIELDS,
 )
 # The embedded model is SmolLM2-135M-Instruct; Ollama's library serves the same model under this tag.
@@ -87,7 +102,6 @@ if SYSTEM_PROMPT:
 else:
     prompt = ChatPromptTemplate.from_template(TEMPLATE)"""
 _ASK_CODE = """\
-results = []
 for model_id, tag in MODELS.items():
     for temperature in TEMPERATURES:
         for repeat in range(REPEATS):
@@ -145,6 +159,8 @@ def _record(row: ResultRow) -> dict:
         "complete": row.complete,
         "error": row.error,
         "score": row.score,
+        "overall": row.overall,
+        "flags": None if row.flags is None else list(row.flags),
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
         "load_seconds": stats.load_seconds,
@@ -169,12 +185,16 @@ def _cell_safe(value: object) -> object:
 
 
 def results_csv(rows: list[ResultRow]) -> bytes:
-    """Every answer with its stats and score as UTF-8 CSV (with a BOM so spreadsheets detect UTF-8)."""
+    """Every answer with its stats, similarity score, overall score and flags as UTF-8 CSV (with a BOM so
+    spreadsheets detect UTF-8); several flags share one cell, separated by `` | ``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell_safe(v) for k, v in _record(row).items()})
+        record = _record(row)
+        if record["flags"] is not None:
+            record["flags"] = " | ".join(record["flags"])  # one cell; JSON keeps the list
+        writer.writerow({k: _cell_safe(v) for k, v in record.items()})
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -197,13 +217,20 @@ def _ollama_tag(model_id: str) -> str:
     return name if kind == "ollama" else EMBEDDED_OLLAMA_TAG
 
 
-def build_notebook(record: RunRecord, rows: list[ResultRow] | None = None) -> nbformat.NotebookNode:
-    """A validated notebook reproducing ``record``'s run step by step (the source article's Colab recipe)."""
+def build_notebook(
+    record: RunRecord, rows: list[ResultRow] | None = None, endpoints: Sequence[Endpoint] = ()
+) -> nbformat.NotebookNode:
+    """A validated notebook reproducing ``record``'s run step by step (the source article's Colab recipe).
+
+    ``endpoints`` gives the base URLs of the run's OpenAI-compatible endpoints (their keys are never
+    used); an endpoint not among them gets ``notebook_openai.PLACEHOLDER_BASE_URL`` to fill in.
+    """
     config = record.config
-    models = {m: _ollama_tag(m) for m in config.models}
+    models = {m: _ollama_tag(m) for m in config.models if not m.startswith("openai:")}
     tags = list(dict.fromkeys(models.values()))
     questions = [{"question": q.question, "reference": q.reference, "category": q.category} for q in config.questions]
-    embedded = [m for m in config.models if not m.startswith("ollama:")]
+    embedded = [m for m in config.models if m.startswith("embedded:")]
+    openai_code = openai_settings(config.models, endpoints)
     note = (
         f"\n\nThe app's embedded models ({', '.join(embedded)}) are SmolLM2-135M-Instruct run with "
         f"PyTorch; here they run as Ollama's `{EMBEDDED_OLLAMA_TAG}` (a different quantization, so answers "
@@ -219,30 +246,50 @@ def build_notebook(record: RunRecord, rows: list[ResultRow] | None = None) -> nb
         f"TEMPERATURES = {list(config.sweep)!r}\n"
         f"REPEATS = {config.repeats}\n"
         f"MAX_NEW_TOKENS = {config.options.max_new_tokens}\n"
-        f"SEED = {config.options.seed!r}\n" + _PROMPT_CODE
+        f"SEED = {config.options.seed!r}\n" + openai_code + "\nresults = []\n" + (_PROMPT_CODE if models else "")
     )
     intro = (
         f"# Reproduce SLM Explorer evaluation run #{record.id}\n\n"
         f"Created {record.created}: {len(config.models)} model(s), {len(config.questions)} question(s) "
         f"from the `{config.question_set}` set, {config.repeats} repeat(s), temperature(s) "
         f"{', '.join(str(t) for t in config.sweep)}, at most {config.options.max_new_tokens} new tokens.\n\n"
-        + _INTRO
+        + (_INTRO if models else OPENAI_ONLY_TEXT)
         + note
+        + (OPENAI_NOTE if openai_code and models else "")
     )
-    cells = [
-        new_markdown_cell(intro),
-        new_markdown_cell("## Step 1: install Ollama and the Python packages"),
-        new_code_cell(_INSTALL_CODE),
-        new_markdown_cell("## Step 2: import the libraries"),
-        new_code_cell(_IMPORT_CODE),
-        new_markdown_cell("## Step 3: run `ollama serve` in the background"),
-        new_code_cell(_SERVE_CODE),
-        new_markdown_cell("## Step 4: pull the models"),
-        new_code_cell("\n".join(f"!ollama pull {tag}" for tag in tags)),
+    if models:
+        install = _INSTALL_CODE + (" openai" if openai_code else "")
+        cells = [
+            new_markdown_cell(intro),
+            new_markdown_cell("## Step 1: install Ollama and the Python packages"),
+            new_code_cell(install),
+            new_markdown_cell("## Step 2: import the libraries"),
+            new_code_cell(_IMPORT_CODE),
+            new_markdown_cell("## Step 3: run `ollama serve` in the background"),
+            new_code_cell(_SERVE_CODE),
+            new_markdown_cell("## Step 4: pull the models"),
+            new_code_cell("\n".join(f"!ollama pull {tag}" for tag in tags)),
+        ]
+    else:  # only OpenAI-compatible endpoints: no Ollama to install
+        cells = [
+            new_markdown_cell(intro),
+            new_markdown_cell("## Step 1: install the Python packages"),
+            new_code_cell(OPENAI_ONLY_INSTALL),
+            new_markdown_cell("## Step 2: import the libraries"),
+            new_code_cell(OPENAI_ONLY_IMPORTS),
+        ]
+    cells += [
         new_markdown_cell("## Step 5: the questions and the prompt template of the run"),
         new_code_cell(settings_code),
-        new_markdown_cell("## Step 6: ask every model every question (`prompt | model`, as in the article)"),
-        new_code_cell(_ASK_CODE),
+    ]
+    if models:
+        cells += [
+            new_markdown_cell("## Step 6: ask every model every question (`prompt | model`, as in the article)"),
+            new_code_cell(_ASK_CODE),
+        ]
+    if openai_code:
+        cells += [new_markdown_cell(OPENAI_INTRO), new_code_cell(OPENAI_CODE)]
+    cells += [
         new_markdown_cell(_SCORE_TEXT),
         new_code_cell(_SCORE_CODE),
         new_markdown_cell("## Step 8: leaderboard, per-category heatmap data and stability across repeats"),
@@ -274,6 +321,6 @@ def build_notebook(record: RunRecord, rows: list[ResultRow] | None = None) -> nb
     return nb
 
 
-def notebook_bytes(record: RunRecord, rows: list[ResultRow] | None = None) -> bytes:
+def notebook_bytes(record: RunRecord, rows: list[ResultRow] | None = None, endpoints: Sequence[Endpoint] = ()) -> bytes:
     """The notebook as ``.ipynb`` bytes (nbformat 4), ready for a download button."""
-    return nbformat.writes(build_notebook(record, rows)).encode("utf-8")
+    return nbformat.writes(build_notebook(record, rows, endpoints)).encode("utf-8")

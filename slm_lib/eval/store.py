@@ -1,8 +1,10 @@
 """The SQLite file behind evaluation runs (stdlib ``sqlite3``, WAL mode, one connection per thread).
 
 Two tables: ``runs`` (settings JSON, status, timestamps) and ``results`` (one row per answer:
-model, question index, repeat, temperature, answer, complete, error, stats, score). Every
-write commits at once, so a crash loses at most the answer being generated.
+model, question index, repeat, temperature, answer, complete, error, stats, score, and the
+assessment's overall score and flags). Every write commits at once, so a crash loses at most the
+answer being generated. A database from before assessments gains their two columns when opened;
+its rows read back with ``overall`` and ``flags`` set to None ("not assessed yet").
 
 Example:
     store = RunStore()                      # <data dir>/runs.sqlite3
@@ -26,7 +28,8 @@ __all__ = ["DB_NAME", "STATUSES", "STAT_FIELDS", "ResultRow", "RunRecord", "RunS
 
 DB_NAME = "runs.sqlite3"
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-STAT_FIELDS = tuple(f.name for f in fields(ChatStats))  # stats columns, in ChatStats order
+# The numeric stats columns, in ChatStats order (``source`` is a label, not stored).
+STAT_FIELDS = tuple(f.name for f in fields(ChatStats) if f.type in ("int", "float"))
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,10 +50,23 @@ CREATE TABLE IF NOT EXISTS results (
     error TEXT,
     {", ".join(f"{name} REAL NOT NULL DEFAULT 0" for name in STAT_FIELDS)},
     score REAL,
+    overall REAL,
+    flags TEXT,
     created TEXT NOT NULL,
     UNIQUE (run_id, model, question_idx, repeat, temperature)
 );
 """
+
+
+def _flags(raw: str | None) -> tuple[str, ...] | None:
+    """Flags as stored (a JSON list); a damaged value reads as not assessed rather than failing."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
 
 
 def _now() -> str:
@@ -75,6 +91,14 @@ class ResultRow:
     question: str = ""  # filled in from the run's settings by ``RunStore.results``
     reference: str = ""
     category: str = ""
+    overall: float | None = None  # the assessment (``slm_lib.eval.assess``); None: not assessed yet
+    flags: tuple[str, ...] | None = None
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The reference and its alternatives (any-of)."""
+        return (self.reference, *self.alternatives)
 
 
 @dataclass(frozen=True)
@@ -105,6 +129,15 @@ class RunStore:
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._conn().executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns newer versions use to a database written by an older one."""
+        conn = self._conn()
+        have = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+        for name, kind in (("overall", "REAL"), ("flags", "TEXT")):
+            if name not in have:
+                conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -180,8 +213,8 @@ class RunStore:
         stats = [getattr(row.stats, name) for name in STAT_FIELDS]
         cur = self._conn().execute(
             "INSERT OR REPLACE INTO results (run_id, model, question_idx, repeat, temperature, answer, "
-            f"complete, error, {', '.join(STAT_FIELDS)}, score, created) "
-            f"VALUES ({', '.join('?' * (10 + len(STAT_FIELDS)))})",
+            f"complete, error, {', '.join(STAT_FIELDS)}, score, overall, flags, created) "
+            f"VALUES ({', '.join('?' * (12 + len(STAT_FIELDS)))})",
             (
                 row.run_id,
                 row.model,
@@ -193,6 +226,8 @@ class RunStore:
                 row.error,
                 *stats,
                 row.score,
+                row.overall,
+                None if row.flags is None else json.dumps(list(row.flags), ensure_ascii=False),
                 _now(),
             ),
         )
@@ -204,6 +239,18 @@ class RunStore:
         conn.execute("BEGIN")
         try:
             conn.executemany("UPDATE results SET score = ? WHERE id = ?", [(s, i) for i, s in scores])
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def set_assessments(self, items: list[tuple[int, float, float, tuple[str, ...]]]) -> None:
+        """Store ``(result id, similarity, overall, flags)`` for answers, in one transaction."""
+        rows = [(sim, overall, json.dumps(list(flags), ensure_ascii=False), i) for i, sim, overall, flags in items]
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            conn.executemany("UPDATE results SET score = ?, overall = ?, flags = ? WHERE id = ?", rows)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -241,6 +288,9 @@ class RunStore:
                     question=item.question,
                     reference=item.reference,
                     category=item.category,
+                    overall=r["overall"],
+                    flags=_flags(r["flags"]),
+                    alternatives=item.alternatives,
                 )
             )
         return out
@@ -254,9 +304,14 @@ class RunStore:
         )
         return {(r[0], r[1], r[2], r[3]) for r in rows}
 
-    def unscored(self, run_id: int) -> list[ResultRow]:
-        """Complete answers without a score (saved just before an interruption)."""
-        return [r for r in self.results(run_id) if r.complete and r.error is None and r.score is None]
+    def unscored(self, run_id: int, assessed: bool = False) -> list[ResultRow]:
+        """Complete answers without a score (saved just before an interruption); with ``assessed``, also
+        those without an assessment (scored by a version without assessments)."""
+        return [
+            r
+            for r in self.results(run_id)
+            if r.complete and r.error is None and (r.score is None or (assessed and r.overall is None))
+        ]
 
     def error_count(self, run_id: int) -> int:
         row = (

@@ -130,7 +130,10 @@ def test_a_full_run_fills_the_leaderboard_with_one_model_failing(page):
         "Colab notebook (.ipynb)",
     }
     shown = [m.value for m in page.markdown]
-    assert any(v.startswith("**embedded:tiny-double** · similarity") for v in shown)
+    assert "**embedded:tiny-double**" in shown
+    assert {"Overall", "Similarity to reference"} <= {m.label for m in page.metric}, "each answer shows both scores"
+    assert "facts flagged" in board.columns and "mean overall" in board.columns
+    assert page.button(key=f"eval.backfill.{record.id}"), "answers scored by similarity only can be assessed"
     assert not any("![pixel]" in v for v in shown), "model output must not load images"
     assert any("pixel" in v and "evil.example" in v for v in shown), "the answer is shown, made inert"
     qwen_errors = {r.error for r in rows if r.model == "ollama:qwen2:1.5b"}

@@ -63,11 +63,11 @@ def test_full_comparison_streams_stats_and_scores(fake_ollama):
     assert HYPOTENUSE["llama3.2:1b"] in body and HYPOTENUSE["qwen2:1.5b"] in body
     stats = texts(at.caption)
     assert "50.0 tokens/s" in stats and "80.0 tokens/s" in stats and "TTFT" in stats
-    metrics = {m.label: m.value for m in at.metric}
-    assert len(at.metric) == 2 and set(metrics) == {"Similarity to reference"}
-    llama, qwen = (float(m.value) for m in at.metric)
-    assert llama > qwen  # the Pythagoras answer is closer to the reference than the vague one
-    assert "negation" in stats
+    assert [m.label for m in at.metric] == ["Overall", "Similarity to reference"] * 2  # both scores per answer
+    llama_overall, llama, qwen_overall, qwen = (float(m.value) for m in at.metric)
+    assert llama > qwen and llama_overall > qwen_overall  # the Pythagoras answer is closer to the reference
+    assert "Flags are hints" in stats
+    assert "Why this score: words covered, missed, unsupported" in [e.label for e in at.expander]
     assert len(at.get("plotly_chart")) == 2  # pairwise heatmap + quality-vs-speed scatter
     sent = chat_requests(fake_ollama)
     assert [b["model"] for b in sent] == ["llama3.2:1b", "qwen2:1.5b"]
@@ -82,7 +82,7 @@ def test_mid_stream_error_marks_incomplete_unscored_and_others_still_work(fake_o
     assert not at.exception, at.exception
     assert "middle of the answer" in texts(at.error)
     assert "Incomplete answer: not scored." in texts(at.warning)
-    assert len(at.metric) == 1  # only the complete answer is scored
+    assert len(at.metric) == 2  # only the complete answer is scored (overall and similarity)
 
 
 def test_model_not_installed_shows_pull_command(fake_ollama):
@@ -155,3 +155,21 @@ def test_hosted_mode_has_no_host_field_and_no_pulls(fake_ollama, monkeypatch):
     at = compare(at, TWO[:1])
     assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
     assert fake_ollama.url not in texts(at.code)  # the internal address is not shown to the public
+
+
+def test_two_answers_diff_word_by_word_and_a_judge_verdict_sits_beside_the_scores(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO)
+    assert at.selectbox(key="playground.diff.a").value == "ollama:llama3.2:1b"
+    assert at.selectbox(key="playground.diff.b").value == "ollama:qwen2:1.5b"
+    diff = texts(at.markdown)
+    assert ":red-background[~~" in diff and ":green-background[" in diff
+    scores_before = [m.value for m in at.metric]
+    at.selectbox(key="playground.judge.model").set_value("ollama:llama3.2:1b").run()
+    at.button(key="playground.judge.run").click().run()
+    assert not at.exception, at.exception
+    verdicts = [c for c in texts(at.caption).splitlines() if c.startswith("Judge ollama") and "llama3" in c]
+    assert len(verdicts) == 2  # one per answer; the canned reply has no VERDICT line, so it is unclear
+    assert all("unclear" in v for v in verdicts)
+    assert [m.value for m in at.metric] == scores_before, "the verdict never changes the local scores"
+    judged = [b for b in chat_requests(fake_ollama) if b["messages"][0]["role"] == "system"]
+    assert len(judged) == 2 and "VERDICT:" in judged[0]["messages"][0]["content"]
