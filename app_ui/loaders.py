@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from slm_lib.backends.embedded import EmbeddedBackend
     from slm_lib.backends.ollama import OllamaBackend
+    from slm_lib.backends.status import BackgroundChecks
 
 
 @st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
@@ -41,3 +42,11 @@ def get_embedded_backend() -> EmbeddedBackend:
     from slm_lib.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend()
+
+
+@st.cache_resource(show_spinner=False)
+def get_checks() -> BackgroundChecks:
+    """The process's background checks (listing a server's models): pages never wait on a silent server."""
+    from slm_lib.backends.status import BackgroundChecks
+
+    return BackgroundChecks(ttl_s=15.0)

@@ -6,6 +6,8 @@
 | ``SLM_EXPLORER_CACHE`` | ``~/.cache/slm-explorer`` | converted model weights and other expensive artefacts |
 | ``SLM_EXPLORER_DATA`` | ``~/.local/share/slm-explorer`` | user data: the evaluation-run database |
 | ``OLLAMA_HOST`` | ``127.0.0.1:11434`` | where the Ollama server listens |
+| ``SLM_EXPLORER_RUN_TTL_HOURS`` | ``24`` (hosted) | hosted evaluation runs older than this are deleted |
+| ``SLM_EXPLORER_DB_MAX_MB`` | ``64`` (hosted) | size cap of the hosted run database (oldest runs go first) |
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ class Limits:
     max_train_steps: int
     max_answer_chars: int
     max_run_cells: int = 5_000  # answers one evaluation run may ask for
+    run_ttl_s: float | None = None  # evaluation runs expire after this long (None: kept)
+    max_db_bytes: int | None = None  # the run database's data is kept under this (None: no cap)
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment, or ``default`` when unset or unusable."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 and value != float("inf") else default
 
 
 def limits() -> Limits:
@@ -68,6 +81,8 @@ def limits() -> Limits:
             max_train_steps=300,
             max_answer_chars=8_000,
             max_run_cells=300,
+            run_ttl_s=_env_number("SLM_EXPLORER_RUN_TTL_HOURS", 24) * 3600,
+            max_db_bytes=int(_env_number("SLM_EXPLORER_DB_MAX_MB", 64) * 1024 * 1024),
         )
     return Limits(
         max_prompt_chars=8_000,
