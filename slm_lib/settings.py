@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "data_dir", "is_hosted", "limits", "ollama_host"]
+__all__ = ["ASSETS_DIR", "Limits", "cache_dir", "cache_notice", "data_dir", "is_hosted", "limits", "ollama_host"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"  # data files shipped with the app
 _TRUE = {"1", "true", "yes", "on"}
@@ -27,12 +28,48 @@ def is_hosted() -> bool:
     return os.environ.get("SLM_EXPLORER_HOSTED", "").strip().lower() in _TRUE
 
 
+_CACHE_CHOSEN: dict[str, tuple[Path, str | None]] = {}  # configured folder -> (folder used, notice)
+
+
+def _writable(folder: Path) -> bool:
+    """True when a file can be created in ``folder`` (tried for real: permissions alone can mislead)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
+            return True
+    except OSError:
+        return False
+
+
 def cache_dir() -> Path:
-    """Per-user cache folder for expensive artefacts (created on demand)."""
+    """Per-user cache folder for expensive artefacts (created on demand).
+
+    When the configured folder cannot be written (a read-only mount, wrong owner), a private
+    temporary folder is used instead and ``cache_notice()`` says so; decided once per process.
+    """
     raw = os.environ.get("SLM_EXPLORER_CACHE") or str(Path.home() / ".cache" / "slm-explorer")
-    path = Path(raw).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    if raw not in _CACHE_CHOSEN:
+        path, notice = Path(raw).expanduser(), None
+        if not _writable(path):
+            uid = os.getuid() if hasattr(os, "getuid") else "user"
+            fallback = Path(tempfile.gettempdir()) / f"slm-explorer-cache-{uid}"
+            fallback.mkdir(mode=0o700, exist_ok=True)
+            where = "" if is_hosted() else f" ({path})"
+            notice = (
+                f"The cache folder{where} cannot be written, so a temporary folder is used until the app "
+                "restarts: the on-board model is converted again there (~30 s). Fix: make the folder writable "
+                "or set SLM_EXPLORER_CACHE."
+            )
+            path = fallback
+        _CACHE_CHOSEN[raw] = (path, notice)
+    return _CACHE_CHOSEN[raw][0]
+
+
+def cache_notice() -> str | None:
+    """Why ``cache_dir()`` is a temporary folder, or None when the configured one is in use."""
+    cache_dir()
+    raw = os.environ.get("SLM_EXPLORER_CACHE") or str(Path.home() / ".cache" / "slm-explorer")
+    return _CACHE_CHOSEN[raw][1]
 
 
 def data_dir() -> Path:

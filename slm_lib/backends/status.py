@@ -44,12 +44,21 @@ def embedded_status() -> BackendStatus:
         gguf = smollm.gguf_path()
     except smollm.ModelMissing as exc:
         return BackendStatus("Embedded SmolLM2-135M-Instruct", False, str(exc), smollm.INSTALL_FIX)
-    state = "converted and cached" if smollm.is_converted() else "first use converts it (~30 s, once)"
+    from slm_lib import settings
+
+    problem = smollm.cache_problem()
+    if problem is None:
+        state = "converted and cached"
+    elif smollm.converted_dir().exists():  # there, but damaged: never report it as usable
+        state = f"the converted copy is damaged ({problem}): first use sets it aside and converts again (~30 s)"
+    else:
+        state = "first use converts it (~30 s, once)"
     size_mb = gguf.stat().st_size / 1e6
+    notice = settings.cache_notice()
     return BackendStatus(
         "Embedded SmolLM2-135M-Instruct",
         True,
-        f"4-bit GGUF on board ({size_mb:.0f} MB); {state}.",
+        f"4-bit GGUF on board ({size_mb:.0f} MB); {state}." + (f" {notice}" if notice else ""),
         models=("smollm2-135m",),
     )
 
