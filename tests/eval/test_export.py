@@ -178,3 +178,17 @@ def test_notebook_code_runs_end_to_end_with_stand_in_libraries(finished_run, mon
     assert list(board.index) == ["embedded:smollm2-135m", "ollama:llama3.2"]
     assert board["mean_similarity"].tolist() == pytest.approx([1.0, 1.0])
     assert board["stability"].tolist() == pytest.approx([0.0, 0.0])
+
+
+def test_hostile_model_names_never_reach_a_notebook_shell_line(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite3")
+    hostile = ("ollama:x; curl http://127.0.0.1:9/x | sh", "ollama:y$(id)", "ollama:{__import__('os')}")
+    cfg = RunConfig(models=(*hostile, "ollama:llama3.2:1b", "embedded:smollm2-135m"), questions=QUESTIONS)
+    record = store.get_run(store.create_run(cfg))
+    nb = build_notebook(record, [])
+    shell = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if line.startswith("!")]
+    pulls = [line for line in shell if line.startswith("!ollama pull")]
+    assert pulls == ["!ollama pull llama3.2:1b", "!ollama pull smollm2:135m"]
+    assert not any(bad in "\n".join(shell) for bad in ("curl http", "$(", "__import__"))
+    assert "Left out, because their names are not valid Ollama tags" in nb.cells[0].source
+    store.close()
