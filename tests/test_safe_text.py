@@ -72,8 +72,11 @@ def tokens(md: str) -> list:
     return out
 
 
-def assert_inert(md: str) -> None:
-    """No image, no raw HTML, no unescaped math and only http(s)/mailto links in ``md``."""
+def assert_inert(md: str, internal: bool = False) -> None:
+    """No image, no raw HTML, no unescaped math and only http(s)/mailto links in ``md``.
+
+    ``internal`` also allows the app's own page links (``/slm_vs_llm``), which pages write themselves.
+    """
     lines = md.split("\n")
     for token in REFERENCE.parse(md):
         if token.type in ("fence", "code_block"):  # code is never math: blank it out for the $ check
@@ -81,7 +84,8 @@ def assert_inert(md: str) -> None:
     for token in tokens(md):
         assert token.type not in ("image", "html_inline", "html_block"), (token.type, md[:200])
         if token.type == "link_open":
-            assert re.match(r"(?i)(https?|mailto):", token.attrs["href"]), token.attrs["href"]
+            href = token.attrs["href"]
+            assert re.match(r"(?i)(https?|mailto):", href) or (internal and re.fullmatch(r"/[a-z_]+", href)), href
     prose = re.sub(r"(?<![`\\])(`+)(?!`).*?(?<!`)\1(?!`)", "", "\n".join(lines))
     assert not re.search(r"(?<!\\)(?:\\\\)*\$", prose), "an unescaped $ could start math"
 
