@@ -27,7 +27,7 @@ def _poll(key: str) -> None:
 
 def still_checking(probe: Probe, what: str, where: st.delta_generator.DeltaGenerator | None = None) -> None:
     """Say that ``what`` is still being checked, and rerun the page when the answer arrives."""
-    (where or st).info(f"Still checking {plain(what)}… ({probe.seconds:.0f} s so far)", icon="⏳")
+    (where or st).info(f"Still checking {plain(what)}… this updates by itself when it answers.", icon="⏳")
     st.fragment(_poll, run_every=_POLL_S)(probe.key)
 
 
