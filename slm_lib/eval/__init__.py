@@ -5,7 +5,7 @@ leaderboards and exports.
 - :mod:`~slm_lib.eval.prompting`: the source article's template, messages and code snippets,
 - :mod:`~slm_lib.eval.similarity`: cosine similarity of MiniLM embeddings to a reference answer,
 - :mod:`~slm_lib.eval.config`: ``RunConfig`` and its cells,
-- :mod:`~slm_lib.eval.store`: the SQLite file behind runs,
+- :mod:`~slm_lib.eval.store`: the SQLite file behind runs (owners; ``store_health``: damaged files, expiry),
 - :mod:`~slm_lib.eval.runs`: ``execute_run`` (resume, per-model failures, batched scoring),
 - :mod:`~slm_lib.eval.leaderboard` and :mod:`~slm_lib.eval.export`: what is read from finished runs.
 
