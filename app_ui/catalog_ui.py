@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ __all__ = [
     "fact_rows",
     "link",
     "model_card_view",
+    "number_in",
     "quant_picker",
     "reserve_picker",
     "size_badge",
@@ -290,6 +292,18 @@ def choice(options: Iterable[Any]) -> Callable[[Any], Any]:
         if raw not in allowed:
             raise ValueError(raw)
         return raw
+
+    return parse
+
+
+def number_in(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
+    """A URL parser for a number widget: finite, whole when ``kind`` is int, within its bounds (ValueError else)."""
+
+    def parse(raw: str) -> Any:  # noqa: ANN401 - int or float, as the widget holds
+        value = float(raw)
+        if not math.isfinite(value) or not low <= value <= high or (kind is int and not value.is_integer()):
+            raise ValueError(raw)
+        return kind(value)
 
     return parse
 

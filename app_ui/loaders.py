@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from slm_lib.backends.openai_compat import OpenAIBackend
     from slm_lib.backends.openai_endpoints import Endpoint
     from slm_lib.backends.openai_router import OpenAIRouter
+    from slm_lib.backends.status import BackgroundChecks
     from slm_lib.jobs import JobPool
 
 
@@ -72,3 +73,11 @@ def get_openai_router(endpoints: tuple[Endpoint, ...]) -> OpenAIRouter:
     return OpenAIRouter(
         {e.name: get_openai_backend(e.name, e.base_url, e.api_key, e.max_concurrency) for e in endpoints}
     )
+
+
+@st.cache_resource(show_spinner=False)
+def get_checks() -> BackgroundChecks:
+    """The process's background checks (listing a server's models): pages never wait on a silent server."""
+    from slm_lib.backends.status import BackgroundChecks
+
+    return BackgroundChecks(ttl_s=15.0)

@@ -13,7 +13,7 @@ from slm_lib.eval.config import split_model_id
 from slm_lib.eval.judge import judge, judge_allowed
 from slm_lib.eval.similarity import NEGATION_NOTE
 from slm_lib.eval.store import ResultRow, RunStore
-from slm_lib.safe_text import neutralize
+from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = ["answer_detail", "backfill_panel"]
 
@@ -43,7 +43,12 @@ def _judge_choices(host: str) -> list[str]:
 
 def answer_detail(store: RunStore, run_id: int, rows: list[ResultRow], temperature: float) -> None:
     """Pick a question; its answers side by side with scores, flags and highlights; diff; judge."""
-    question = st.selectbox("Question", list(dict.fromkeys(r.question for r in rows)), key="eval.read")
+    question = st.selectbox(
+        "Question",
+        list(dict.fromkeys(r.question for r in rows)),
+        key="eval.read",
+        format_func=lambda q: one_line(q, 150),
+    )
     shown = [r for r in rows if r.question == question and r.repeat == 0 and r.temperature == temperature]
     if not shown:
         return
@@ -59,7 +64,7 @@ def answer_detail(store: RunStore, run_id: int, rows: list[ResultRow], temperatu
     verdicts = st.session_state.get(f"eval.verdicts.{run_id}", {})
     for col, r in zip(st.columns(max(1, min(len(shown), 3))) * len(shown), shown, strict=False):
         with col:
-            st.markdown(f"**{neutralize(r.model).text}**")
+            st.markdown(f"**{plain(r.model)}**")
             st.markdown(neutralize(r.answer).text or "*(no text)*")  # model output is untrusted
             if r.error:
                 st.error(neutralize(r.error).text)

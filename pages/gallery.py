@@ -10,6 +10,7 @@ from app_ui.catalog_ui import (
     csv_list,
     init_from_query,
     model_card_view,
+    number_in,
     quant_picker,
     short_facts,
     size_badge,
@@ -18,6 +19,7 @@ from app_ui.catalog_ui import (
 from slm_lib import catalog
 from slm_lib.catalog.cards import get_card
 from slm_lib.catalog.memory import CANNOT_TELL, MAY_FIT, QUANTS, TOO_BIG, estimate_need
+from slm_lib.safe_text import plain
 
 STEPS = [0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 50.0, 500.0]
 SORTS = {"params": "Size", "mmlu": "MMLU (5-shot)", "context": "Context", "release": "Release", "name": "Name"}
@@ -30,9 +32,9 @@ def _step(raw: str) -> float:
 SPECS = {
     "gallery.pmin": QuerySpec("pmin", STEPS[0], _step, lambda v: f"{v:g}"),
     "gallery.pmax": QuerySpec("pmax", STEPS[-1], _step, lambda v: f"{v:g}"),
-    "gallery.fit_gb": QuerySpec("fit", 0.0, float, lambda v: f"{v:g}"),
+    "gallery.fit_gb": QuerySpec("fit", 0.0, number_in(0.0, 10_000.0), lambda v: f"{v:g}"),
     "gallery.quant": QuerySpec("quant", "q4_K_M", choice(QUANTS), str),
-    "gallery.ctx": QuerySpec("ctx", 4096, int, str),
+    "gallery.ctx": QuerySpec("ctx", 4096, number_in(1, 1_000_000, int), str),
     "gallery.license": QuerySpec("license", [], csv_list, ",".join),
     "gallery.modality": QuerySpec("modality", [], csv_list, ",".join),
     "gallery.language": QuerySpec("lang", "Any", str, str),
@@ -48,7 +50,7 @@ if "model" in st.query_params:  # the full card of one model; the link can be sh
     try:
         card = get_card(cards, st.query_params["model"])
     except ValueError:
-        st.error(f"No model with id {st.query_params['model']!r} in the catalog.")
+        st.error(f"No model with id “{plain(st.query_params['model'], 80)}” in the catalog.")
         card = None
     if st.button("← Back to the gallery", key="gallery.back"):
         del st.query_params["model"]

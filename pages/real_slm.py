@@ -7,6 +7,7 @@ import streamlit as st
 from app_ui import fail, page_header, show_code
 from app_ui.jobs_ui import place_writer, run_job, session_gone
 from app_ui.loaders import get_embedded_backend
+from slm_lib import settings
 from slm_lib.chat import BackendError, ChatOptions, ask
 from slm_lib.jobs import TRAIN
 from slm_lib.safe_text import neutralize
@@ -31,6 +32,8 @@ try:
     smollm.gguf_path()
 except smollm.ModelMissing as exc:
     fail(str(exc), smollm.INSTALL_FIX)
+if notice := settings.cache_notice():  # a read-only cache: a temporary one is used instead
+    st.warning(notice)
 
 with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
     for option in smollm.hub_options():

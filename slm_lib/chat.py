@@ -101,6 +101,15 @@ class ChatStats:
     server's ``usage``, times measured by the app; ``"timings"`` the server's own timings (llama.cpp);
     ``"estimated"`` no ``usage`` was sent, so tokens are counted from streamed chunks (about one token
     each) and times measured by the app.
+
+    Servers are outside the code: a value no real answer can have (NaN, infinite, negative, a count
+    above ``MAX_TOKENS`` or a duration above ``MAX_SECONDS``, or not a number at all) is recorded as
+    unknown: the field reads 0 and its name is listed in ``unknown``, so one bad reply never aborts
+    a run or a resume.
+
+    Example:
+        >>> ChatStats(completion_tokens=10**30, total_seconds=-5.0).unknown
+        ('completion_tokens', 'total_seconds')
     """
 
     prompt_tokens: int = 0
@@ -110,6 +119,36 @@ class ChatStats:
     total_seconds: float = 0.0
     tokens_per_second: float = 0.0
     source: str = ""
+    unknown: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.unknown if name in _STAT_BOUNDS]
+        for name, (kind, high) in _STAT_BOUNDS.items():
+            value = getattr(self, name)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if ok and 0 <= value <= high and (kind is float or float(value).is_integer()):
+                object.__setattr__(self, name, kind(value))
+                continue
+            object.__setattr__(self, name, kind(0))  # frozen: normalised once, here
+            if name not in unknown:
+                unknown.append(name)
+        object.__setattr__(self, "unknown", tuple(n for n in _STAT_BOUNDS if n in unknown))
+
+    def known(self, name: str) -> bool:
+        """False when the server sent no usable value for ``name``."""
+        return name not in self.unknown
+
+
+MAX_TOKENS = 10**8  # no prompt or answer is longer (context windows are ~10**6)
+MAX_SECONDS = 10**6  # about 11 days
+_STAT_BOUNDS: dict[str, tuple[type, float]] = {
+    "prompt_tokens": (int, MAX_TOKENS),
+    "completion_tokens": (int, MAX_TOKENS),
+    "load_seconds": (float, MAX_SECONDS),
+    "ttft_seconds": (float, MAX_SECONDS),
+    "total_seconds": (float, MAX_SECONDS),
+    "tokens_per_second": (float, 10**7),
+}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@
 | ``SLM_EXPLORER_JUDGES`` | unset | ``backend:model`` ids (comma-separated) that may judge answers |
 | ``SLM_EXPLORER_OLLAMA_CONCURRENCY`` | ``1`` | requests an evaluation run sends to Ollama at once |
 | ``SLM_EXPLORER_OPENAI_ENDPOINTS`` | unset | OpenAI-compatible servers as JSON (``backends.openai_endpoints``) |
+| ``SLM_EXPLORER_RUN_TTL_HOURS`` | ``24`` (hosted) | hosted evaluation runs older than this are deleted |
+| ``SLM_EXPLORER_DB_MAX_MB`` | ``64`` (hosted) | size cap of the hosted run database (oldest runs go first) |
 
 Model work (on-board answers, lab training, measuring) runs as queued jobs (``slm_lib.jobs``). With
 ``process`` it runs in worker processes: pages stay fast while models work, both cores are used, and a crashed
@@ -24,6 +26,7 @@ start, the right choice for tests and one local user.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ __all__ = [
     "Limits",
     "WorkerSettings",
     "cache_dir",
+    "cache_notice",
     "data_dir",
     "is_hosted",
     "judge_models",
@@ -53,12 +57,48 @@ def is_hosted() -> bool:
     return os.environ.get("SLM_EXPLORER_HOSTED", "").strip().lower() in _TRUE
 
 
+_CACHE_CHOSEN: dict[str, tuple[Path, str | None]] = {}  # configured folder -> (folder used, notice)
+
+
+def _writable(folder: Path) -> bool:
+    """True when a file can be created in ``folder`` (tried for real: permissions alone can mislead)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
+            return True
+    except OSError:
+        return False
+
+
 def cache_dir() -> Path:
-    """Per-user cache folder for expensive artefacts (created on demand)."""
+    """Per-user cache folder for expensive artefacts (created on demand).
+
+    When the configured folder cannot be written (a read-only mount, wrong owner), a private
+    temporary folder is used instead and ``cache_notice()`` says so; decided once per process.
+    """
     raw = os.environ.get("SLM_EXPLORER_CACHE") or str(Path.home() / ".cache" / "slm-explorer")
-    path = Path(raw).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    if raw not in _CACHE_CHOSEN:
+        path, notice = Path(raw).expanduser(), None
+        if not _writable(path):
+            uid = os.getuid() if hasattr(os, "getuid") else "user"
+            fallback = Path(tempfile.gettempdir()) / f"slm-explorer-cache-{uid}"
+            fallback.mkdir(mode=0o700, exist_ok=True)
+            where = "" if is_hosted() else f" ({path})"
+            notice = (
+                f"The cache folder{where} cannot be written, so a temporary folder is used until the app "
+                "restarts: the on-board model is converted again there (~30 s). Fix: make the folder writable "
+                "or set SLM_EXPLORER_CACHE."
+            )
+            path = fallback
+        _CACHE_CHOSEN[raw] = (path, notice)
+    return _CACHE_CHOSEN[raw][0]
+
+
+def cache_notice() -> str | None:
+    """Why ``cache_dir()`` is a temporary folder, or None when the configured one is in use."""
+    cache_dir()
+    raw = os.environ.get("SLM_EXPLORER_CACHE") or str(Path.home() / ".cache" / "slm-explorer")
+    return _CACHE_CHOSEN[raw][1]
 
 
 def data_dir() -> Path:
@@ -127,6 +167,17 @@ class Limits:
     max_run_cells: int = 5_000  # answers one evaluation run may ask for
     max_concurrent_trainings: int = 2  # lab training and measuring jobs running at once
     max_waiting_jobs: int = 50  # jobs of one kind that may wait in line; more are refused
+    run_ttl_s: float | None = None  # evaluation runs expire after this long (None: kept)
+    max_db_bytes: int | None = None  # the run database's data is kept under this (None: no cap)
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment, or ``default`` when unset or unusable."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 and value != float("inf") else default
 
 
 def limits() -> Limits:
@@ -141,6 +192,8 @@ def limits() -> Limits:
             max_run_cells=300,
             max_concurrent_trainings=2,
             max_waiting_jobs=50,
+            run_ttl_s=_env_number("SLM_EXPLORER_RUN_TTL_HOURS", 24) * 3600,
+            max_db_bytes=int(_env_number("SLM_EXPLORER_DB_MAX_MB", 64) * 1024 * 1024),
         )
     return Limits(
         max_prompt_chars=8_000,

@@ -21,8 +21,11 @@ Failure modes (``server.mode`` for every request, or ``server.model_modes[name]`
 | ``html`` | 200 ``text/html`` page (another web server on the port) |
 | ``die`` | three chunks, then the connection is cut mid-body |
 | ``redirect`` | 307 to a link-local address (must not be followed) |
+| ``hostile`` | names, answers and error bodies made to get past a sanitizer; URLs point at ``server.attacker`` |
+| ``stats_huge`` | a normal answer whose final message says ``eval_count`` 10^30 |
+| ``stats_nan`` / ``stats_negative`` | the same with ``NaN``/infinite or negative durations and counts |
 
-Run standalone: ``python -m tests.fake_ollama --port 11435 [--delay 0.02]``.
+Run standalone: ``python -m tests.fake_ollama --port 11435 [--delay 0.02] [--mode hostile --attacker URL]``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,29 @@ PULLABLE = {
 }
 
 
+# Hostile mode: {a} is the attacker's URL. Names are what /api/tags lists; one of them fails with an error body.
+HOSTILE_NAMES = (
+    "evil![n]({a}/name.png):latest",
+    "<img src={a}/name2.png>",
+    "[Log in again]({a}/login)",
+    "fails![e]({a}/err-name.png)",
+)
+HOSTILE_ERROR = "model failed ![e]({a}/error.png) [Log in again]({a}/login) <img src={a}/error2.png>"
+HOSTILE_ANSWER = (
+    "Answer with ![a]({a}/answer.png) and \\`![b]({a}/escaped.png)\\`\n\n"
+    "    ```\n    ![c]({a}/indented.png)\n    ```\n\n"
+    "```\n![d]({a}/in-fence.png)\n`````\n![e]({a}/after-longer-fence.png)\n\n"
+    "![f][ref] [link][ref] <{a}/autolink> [x](jav&#x61;script:alert(1)) [y](data:text/html,<b>x</b>)\n\n"
+    '[t]({a}/titled "title") <img src={a}/raw.png> <iframe src={a}/frame></iframe>\n\n'
+    "$$\\includegraphics{{{a}/math.png}}$$\n\n"
+    "[ref]: {a}/ref.png 'ref title'\n"
+)
+
+
+def hostile_names(attacker: str) -> list[str]:
+    return [name.format(a=attacker) for name in HOSTILE_NAMES]
+
+
 def canned_answer(model: str, prompt: str) -> str:
     """The deterministic answer ``model`` gives to ``prompt``; ``ECHO:`` makes it repeat the rest verbatim."""
     if "ECHO:" in prompt:
@@ -104,6 +130,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.model_modes: dict[str, str] = {}
         self.delay = delay
         self.installed = dict(INSTALLED)
+        self.attacker = "http://127.0.0.1:9"  # where the hostile mode's URLs point
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, json body)
         self.headers: list[dict[str, str]] = []  # request headers, lower-cased names
         self.seen: dict[str, int] = {}
@@ -223,7 +250,10 @@ class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
         if self.path == "/api/version":
             self._send(200, {"version": VERSION})
         elif self.path == "/api/tags":
-            self._send(200, {"models": [self._tag(name) for name in sorted(self.server.installed)]})
+            names = sorted(self.server.installed)
+            if self.server.mode == "hostile":
+                names += hostile_names(self.server.attacker)
+            self._send(200, {"models": [self._tag(name) for name in names]})
         else:
             self._send(404, b"404 page not found", "text/plain")
 
@@ -249,7 +279,7 @@ class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
             routes[self.path](body, model, mode)
 
     def _tag(self, name: str) -> dict:
-        family, params, quant, size, _ = self.server.installed[name]
+        family, params, quant, size, _ = self.server.installed.get(name, INSTALLED["llama3.2:1b"])
         return {
             "name": name,
             "model": name,
@@ -289,18 +319,23 @@ class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
         )
 
     def _chat(self, body: dict, model: str, mode: str) -> None:
-        if model not in self.server.installed:
+        hostile = mode == "hostile" and model in hostile_names(self.server.attacker)
+        if hostile and model.startswith("fails"):
+            self._send(500, {"error": HOSTILE_ERROR.format(a=self.server.attacker)})
+            return
+        if model not in self.server.installed and not hostile:
             self._send(404, {"error": f'model "{model}" not found, try pulling it first'})
             return
         messages = body.get("messages") or []
         prompt = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         options = body.get("options") or {}
-        pieces = tokens(canned_answer(model, prompt))
+        answer = HOSTILE_ANSWER.format(a=self.server.attacker) if mode == "hostile" else canned_answer(model, prompt)
+        pieces = tokens(answer)
         limit = int(options.get("num_predict") or 0)
         reason = "stop"
         if 0 < limit < len(pieces):
             pieces, reason = pieces[:limit], "length"
-        speed = self.server.installed[model][4]
+        speed = self.server.installed.get(model, INSTALLED["llama3.2:1b"])[4]
         prompt_count = max(1, len(prompt.split()))
         stats = {
             "done_reason": reason,
@@ -314,6 +349,12 @@ class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
         }
         parts = ("load_duration", "prompt_eval_duration", "eval_duration")
         stats["total_duration"] = sum(stats[k] for k in parts)
+        if mode == "stats_huge":
+            stats["eval_count"] = 10**30
+        elif mode == "stats_nan":
+            stats.update(eval_duration=float("nan"), total_duration=float("nan"), load_duration=float("inf"))
+        elif mode == "stats_negative":
+            stats.update(total_duration=-5_000_000_000, eval_duration=-1, prompt_eval_count=-3)
         if body.get("stream") is False:
             message = {"role": "assistant", "content": "".join(pieces)}
             self._send(200, {"model": model, "created_at": CREATED, "message": message, **stats})
@@ -377,9 +418,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=11435)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between streamed chunks")
     parser.add_argument("--mode", default="ok", help="failure mode for every request")
+    parser.add_argument("--attacker", default="http://127.0.0.1:9", help="URL the hostile mode's links point at")
     args = parser.parse_args()
     server = FakeOllama(args.port, args.delay)
-    server.mode = args.mode
+    server.mode, server.attacker = args.mode, args.attacker.rstrip("/")
     print(f"fake Ollama on {server.url}", flush=True)
     try:
         server.serve_forever()

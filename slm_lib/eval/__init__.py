@@ -8,7 +8,7 @@ leaderboards and exports.
   entities, negation, relations, code tokens) + BERTScore-style highlights (:mod:`~slm_lib.eval.alignment`)
   into one overall score; :mod:`~slm_lib.eval.word_diff` and the optional :mod:`~slm_lib.eval.judge`,
 - :mod:`~slm_lib.eval.config`: ``RunConfig`` and its cells,
-- :mod:`~slm_lib.eval.store`: the SQLite file behind runs,
+- :mod:`~slm_lib.eval.store`: the SQLite file behind runs (owners; ``store_health``: damaged files, expiry),
 - :mod:`~slm_lib.eval.runs`: ``execute_run`` (resume, per-model failures, batched scoring),
 - :mod:`~slm_lib.eval.leaderboard` and :mod:`~slm_lib.eval.export`: what is read from finished runs.
 

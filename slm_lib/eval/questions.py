@@ -5,6 +5,9 @@ answer may match the reference or any alternative (any-of), which is fair where 
 is not (translations, creative writing, recommendations). Uploaded
 files are validated before anything runs: size, encoding, format, required columns and
 every row; a bad file raises ``QuestionSetError`` whose message names the row and the fix.
+Parsing is bounded: JSON nested deeper than ``MAX_JSON_DEPTH`` is refused before it is parsed,
+numbers longer than ``MAX_NUMBER_CHARS`` are refused as they are read, and text that cannot be
+encoded (a lone surrogate such as ``"\\ud800"``) is refused with the row that holds it.
 
 Example:
     items = load_question_set("builtin")
@@ -30,6 +33,8 @@ __all__ = [
     "DEFAULT_CATEGORY",
     "MAX_FILE_BYTES",
     "MAX_ALTERNATIVES",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_CHARS",
     "MAX_QUESTIONS",
     "MAX_TEXT_CHARS",
     "QuestionItem",
@@ -46,6 +51,8 @@ MAX_FILE_BYTES = 512 * 1024  # an upload larger than this is refused before pars
 MAX_QUESTIONS = 500
 MAX_TEXT_CHARS = 4_000  # per question or reference; the backends cap prompts again
 MAX_ALTERNATIVES = 8  # extra references per question
+MAX_JSON_DEPTH = 32  # a question file needs 3 levels ({"questions": [{...}]})
+MAX_NUMBER_CHARS = 40  # a number in a question file is a mistake anyway; a 5,000-digit one costs time
 _ALIASES = {"question": ("question", "prompt", "input"), "reference": ("reference", "answer", "expected")}
 
 
@@ -181,9 +188,46 @@ def _columns(header: list[str]) -> dict[str, Any]:
     return columns
 
 
+def _json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting in JSON text, found in one linear pass (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _number(text: str) -> float | int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise QuestionSetError(f"the file has a number with {len(text):,} characters. Fix: write numbers as text.")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _constant(name: str) -> None:
+    raise QuestionSetError(f"the file contains {name}, which is not valid JSON. Fix: remove it.")
+
+
 def _json_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
+    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+        raise QuestionSetError(
+            f"the JSON is nested {depth:,} levels deep; a question file needs 3. "
+            'Fix: use a list of objects or {"questions": [...]}.'
+        )
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_number, parse_float=_number, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise QuestionSetError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from exc
     if isinstance(data, dict):
@@ -233,6 +277,12 @@ def _text(row_no: int, key: str, value: object) -> str:
     value = value.strip()
     if not value:
         raise QuestionSetError(f"'{key}' is empty. Fix: fill it in or delete the row.", row_no)
+    if bad := next((c for c in value if "\ud800" <= c <= "\udfff"), None):
+        raise QuestionSetError(
+            f"'{key}' contains \\u{ord(bad):04x}, half of a character pair that cannot be stored as text. "
+            "Fix: remove that escape or save the file as UTF-8 text.",
+            row_no,
+        )
     if len(value) > MAX_TEXT_CHARS:
         raise QuestionSetError(f"'{key}' has {len(value):,} characters; the limit is {MAX_TEXT_CHARS:,}.", row_no)
     return value

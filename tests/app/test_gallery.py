@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from slm_lib.catalog.cards import load_models
 from slm_lib.catalog.memory import estimate_need
+from tests.app import unescaped
 
 PAGE = "../../pages/gallery.py"
 
@@ -136,4 +137,4 @@ def test_unpublished_kv_and_unknown_model_are_explained():
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.query_params["model"] = "no-such-model"
     at.run()
-    assert not at.exception and "no-such-model" in at.error[0].value
+    assert not at.exception and "no-such-model" in unescaped(at.error[0].value)

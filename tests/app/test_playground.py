@@ -7,7 +7,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests import fake_ollama_fixture
+from tests.app import settle, unescaped
 from tests.fake_ollama import HYPOTENUSE
+from tests.test_safe_text import assert_inert
 
 fake_ollama = fake_ollama_fixture.fake_ollama  # the loopback fake Ollama fixture
 
@@ -19,7 +21,7 @@ def page(host: str | None = None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=240)
     if host is not None:
         at.session_state["playground.host"] = host
-    return at.run()
+    return settle(at)
 
 
 def compare(at: AppTest, models: list[str], **values: str) -> AppTest:
@@ -34,7 +36,8 @@ def chat_requests(fake) -> list[dict]:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The elements' text as it reads on the page (outside text arrives escaped by the sanitizer)."""
+    return "\n".join(unescaped(str(e.value)) for e in elements)
 
 
 def test_dead_ollama_is_a_clear_message_and_the_page_still_works():
@@ -117,14 +120,15 @@ def test_bad_template_and_empty_question_refused(fake_ollama):
 
 
 def test_untrusted_output_is_neutralised(fake_ollama):
-    evil = "ECHO: <script>alert(1)</script> ![x](http://evil.example/p.png) [a](data:text/html,hi) [j](javascript:x)"
+    evil = "ECHO: ![x](http://evil.example/p.png) <script>alert(1)</script> [a](data:text/html,hi) [j](javascript:x)"
     at = compare(page(fake_ollama.url), TWO[:1], question=evil, reference="")
     assert not at.exception, at.exception
-    body = texts(at.markdown)
-    assert "<script>" not in body and "&lt;script>" in body
-    assert "![x]" not in body and "[🖼 x](http://evil.example/p.png)" in body
-    assert "data:text/html" not in body and "javascript:" not in body
-    assert "unsafe link(s) removed" in texts(at.caption)
+    for element in at.markdown:
+        assert_inert(element.value)  # re-parsed as CommonMark: no tag, no image, only http(s) links
+    raw = "\n".join(m.value for m in at.markdown)
+    assert "\\<script\\>" in raw and "[🖼 x](<http://evil.example/p.png>)" in raw
+    assert "<script>alert(1)</script>" in texts(at.markdown)  # shown as text
+    assert "image(s) not loaded" in texts(at.caption)
     assert len(at.metric) == 0  # no reference: nothing scored
 
 

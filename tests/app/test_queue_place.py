@@ -14,7 +14,7 @@ from slm_lib import settings
 from slm_lib.backends import ollama
 from slm_lib.jobs import TRAIN
 from tests import fake_ollama_fixture
-from tests.app import ROOT
+from tests.app import ROOT, unescaped
 from tests.fake_ollama import HYPOTENUSE
 
 fake_ollama = fake_ollama_fixture.fake_ollama
@@ -65,7 +65,8 @@ def test_a_playground_visitor_over_the_generation_cap_is_told_their_place(fake_o
     assert first_at - clicked < 2.0
     assert "In line: you are 1st" in first and "you are next" in first and "Ollama answers" in first
     assert "Stop" in first and f"{gate.cap} of at most {gate.cap}" in first
-    assert HYPOTENUSE["llama3.2:1b"] in "\n".join(m.value for m in at.markdown)  # then the answer came
+    answers = "\n".join(unescaped(str(m.value)) for m in at.markdown)  # outside text arrives escaped
+    assert HYPOTENUSE["llama3.2:1b"] in answers  # then the answer came
     assert gate.held == 0
 
 

@@ -57,7 +57,7 @@ def finished_run(tmp_path):
         temperatures=(0.0, 0.7),
     )
     run_id = store.create_run(cfg)
-    answers = ['=HYPERLINK("http://x")', "- a list item", "c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'] * 4
+    answers = ['=HYPERLINK("http://x")', '-1+HYPERLINK("http://x")', "c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'] * 4
     backends = {"ollama": Backend(answers[:8]), "embedded": Backend(answers[8:])}
     execute_run(store, run_id, backends, scorer=lambda a, r: [0.5] * len(a))
     yield store.get_run(run_id), store.results(run_id)
@@ -72,7 +72,8 @@ def test_csv_has_every_answer_with_stats_and_score_and_defuses_formulas(finished
     assert len(parsed) == len(rows) == 16 and tuple(parsed[0]) == COLUMNS
     answers = {p["answer"] for p in parsed}
     assert '\'=HYPERLINK("http://x")' in answers, "a formula-looking answer is prefixed for spreadsheets"
-    assert {"- a list item", 'héllo, "quoted"\nline'} <= answers, "ordinary text is unchanged"
+    assert '\'-1+HYPERLINK("http://x")' in answers, "every cell starting with - is a formula to a spreadsheet (OWASP)"
+    assert {"c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'} <= answers, "ordinary text is unchanged"
     assert {p["score"] for p in parsed} == {"0.5"} and {p["tokens_per_second"] for p in parsed} == {"20.0"}
 
 
@@ -97,7 +98,9 @@ def test_notebook_is_valid_nbformat_with_the_articles_steps(finished_run):
     assert code[3].splitlines() == ["!ollama pull llama3.2", "!ollama pull smollm2:135m"]
     assert "from langchain_ollama.llms import OllamaLLM" in code[1]
     assert "chain = prompt | model" in text and 'SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")' in text
-    assert "What SLM Explorer measured" in nb.cells[-1].source and "| ollama:llama3.2 | 0.500 |" in nb.cells[-1].source
+    assert (
+        "What SLM Explorer measured" in nb.cells[-1].source and "| ollama\\:llama3\\.2 | 0.500 |" in nb.cells[-1].source
+    )
     for source in code:  # every code cell is valid Python once the shell lines are dropped
         compile("\n".join(line for line in source.splitlines() if not line.startswith("!")), "cell", "exec")
 
@@ -274,3 +277,17 @@ def test_a_notebook_for_endpoints_only_skips_ollama_and_runs(tmp_path, monkeypat
         exec(compile(source, "cell", "exec"), namespace)
     assert calls[0][0].api_key == "typed-key" and len(namespace["results"]) == len(QUESTIONS)
     assert list(namespace["board"].index) == ["openai:local/smollm2"]
+
+
+def test_hostile_model_names_never_reach_a_notebook_shell_line(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite3")
+    hostile = ("ollama:x; curl http://127.0.0.1:9/x | sh", "ollama:y$(id)", "ollama:{__import__('os')}")
+    cfg = RunConfig(models=(*hostile, "ollama:llama3.2:1b", "embedded:smollm2-135m"), questions=QUESTIONS)
+    record = store.get_run(store.create_run(cfg))
+    nb = build_notebook(record, [])
+    shell = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if line.startswith("!")]
+    pulls = [line for line in shell if line.startswith("!ollama pull")]
+    assert pulls == ["!ollama pull llama3.2:1b", "!ollama pull smollm2:135m"]
+    assert not any(bad in "\n".join(shell) for bad in ("curl http", "$(", "__import__"))
+    assert "Left out, because their names are not valid Ollama tags" in nb.cells[0].source
+    store.close()

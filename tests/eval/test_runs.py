@@ -410,3 +410,28 @@ def test_reference_caching_scorer_equals_score_batch_and_embeds_each_reference_o
     first, second = embedded_texts
     assert len(first) == len(set(first)) == 6, "duplicates are embedded once"
     assert set(second) == {"c = sqrt(a^2 + b^2)", "Paris is the capital."}, "known references are not re-embedded"
+
+
+# ---- issue 11: values a server should never send never abort a run or a resume ----
+
+
+@pytest.mark.parametrize("mode", ["stats_huge", "stats_nan", "stats_negative"])
+def test_impossible_stats_never_abort_a_run_or_a_resume(store, fake_ollama, mode):  # noqa: F811
+    from slm_lib.backends.ollama import OllamaBackend
+
+    fake_ollama.mode = mode
+    backends = {"ollama": OllamaBackend(fake_ollama.url, retries=0)}
+    run_id = store.create_run(config(models=("ollama:llama3.2:1b",), repeats=1))
+    first = execute_run(store, run_id, backends, scorer=RecordingScorer(), should_stop=lambda: store.count(run_id) >= 2)
+    assert first.status == "cancelled" and store.count(run_id) == 2
+    final = execute_run(store, run_id, backends, scorer=RecordingScorer())  # resume
+    assert final.status == "finished" and final.errors == 0
+    rows = store.results(run_id)
+    assert len(rows) == 3 and all(r.complete and r.answer for r in rows)
+    assert all(r.stats.unknown for r in rows), "each answer records its impossible stats as unknown"
+
+
+def test_a_template_with_a_format_spec_is_refused_before_the_run():
+    for template in ("{question:d}", "{question!r}", "{question:>50000000}", "Q: {question:{question}}"):
+        with pytest.raises(ValueError, match="may only use {question} as is"):
+            config(template=template)
