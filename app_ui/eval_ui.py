@@ -23,9 +23,10 @@ from slm_lib import settings
 from slm_lib.chat import Backend, BackendError
 from slm_lib.eval import store_health
 from slm_lib.eval.config import RunConfig, split_model_id
-from slm_lib.eval.export import notebook_bytes, results_csv, results_json
+from slm_lib.eval.export import results_csv, results_json
 from slm_lib.eval.leaderboard import RANKINGS, ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
+from slm_lib.eval.notebook import notebook_bytes
 from slm_lib.eval.questions import (
     MAX_FILE_BYTES,
     QuestionItem,

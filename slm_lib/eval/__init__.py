@@ -10,7 +10,8 @@ leaderboards and exports.
 - :mod:`~slm_lib.eval.config`: ``RunConfig`` and its cells,
 - :mod:`~slm_lib.eval.store`: the SQLite file behind runs (owners; ``store_health``: damaged files, expiry),
 - :mod:`~slm_lib.eval.runs`: ``execute_run`` (resume, per-model failures, batched scoring),
-- :mod:`~slm_lib.eval.leaderboard` and :mod:`~slm_lib.eval.export`: what is read from finished runs.
+- :mod:`~slm_lib.eval.leaderboard`, :mod:`~slm_lib.eval.export` and :mod:`~slm_lib.eval.notebook`: what is read
+  from finished runs.
 
 Example:
     items = load_question_set("builtin")

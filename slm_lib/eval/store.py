@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import secrets
 import sqlite3
 import threading
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +34,15 @@ from slm_lib import settings
 from slm_lib.chat import ChatStats
 from slm_lib.eval import store_health
 from slm_lib.eval.config import RunConfig
+from slm_lib.eval.records import (
+    LOCAL_OWNER,
+    STAT_FIELDS,
+    ResultRow,
+    RunRecord,
+    is_owner_token,
+    new_owner,
+    read_flags,
+)
 
 __all__ = [
     "DB_NAME",
@@ -52,11 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 DB_NAME = "runs.sqlite3"
-LOCAL_OWNER = ""  # the one user of a local app: owns every run made without a token
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-# The numeric stats columns, in ChatStats order (``source`` is a label, not stored).
-STAT_FIELDS = tuple(f.name for f in fields(ChatStats) if f.type in ("int", "float"))
-_OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -94,74 +96,13 @@ _ADDED_COLUMNS = (
 )
 
 
-def _flags(raw: str | None) -> tuple[str, ...] | None:
-    """Flags as stored (a JSON list); a damaged value reads as not assessed rather than failing."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return tuple(str(v) for v in value) if isinstance(value, list) else None
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def new_owner() -> str:
-    """An unguessable owner token (192 random bits, URL-safe), e.g. for a visitor's private link."""
-    return secrets.token_urlsafe(24)
-
-
-def is_owner_token(value: object) -> bool:
-    """True when ``value`` has the shape of a ``new_owner()`` token (checked before any query uses it)."""
-    return isinstance(value, str) and _OWNER_TOKEN.fullmatch(value) is not None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     """One connection (a seam for tests that need a read-only file while running as root)."""
     return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One answer of a run with its stats and (once scored) its similarity to the reference."""
-
-    run_id: int
-    model: str
-    question_idx: int
-    repeat: int
-    temperature: float
-    answer: str
-    complete: bool
-    error: str | None
-    stats: ChatStats
-    score: float | None = None
-    id: int | None = None
-    question: str = ""  # filled in from the run's settings by ``RunStore.results``
-    reference: str = ""
-    category: str = ""
-    overall: float | None = None  # the assessment (``slm_lib.eval.assess``); None: not assessed yet
-    flags: tuple[str, ...] | None = None
-    alternatives: tuple[str, ...] = ()
-
-    @property
-    def references(self) -> tuple[str, ...]:
-        """The reference and its alternatives (any-of)."""
-        return (self.reference, *self.alternatives)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A run as listed in History."""
-
-    id: int
-    created: str
-    updated: str
-    status: str
-    config: RunConfig
-    owner: str = LOCAL_OWNER
 
 
 class RunStore:
@@ -407,7 +348,7 @@ class RunStore:
                     reference=item.reference,
                     category=item.category,
                     overall=r["overall"],
-                    flags=_flags(r["flags"]),
+                    flags=read_flags(r["flags"]),
                     alternatives=item.alternatives,
                 )
             )

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_ui import eval_ui
-from tests.app import HOME
+from tests.app import HOME, unescaped
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 from tests.fake_openai import running
 
@@ -37,7 +37,7 @@ def operator(fake, monkeypatch):
 
 
 def sidebar_text(at: AppTest) -> str:
-    return "\n".join(str(m.value) for m in [*at.sidebar.markdown, *at.sidebar.caption, *at.sidebar.error])
+    return unescaped("\n".join(str(m.value) for m in [*at.sidebar.markdown, *at.sidebar.caption, *at.sidebar.error]))
 
 
 def test_playground_answers_from_an_operator_endpoint_and_says_where_counts_come_from(operator):
@@ -49,7 +49,7 @@ def test_playground_answers_from_an_operator_endpoint_and_says_where_counts_come
     at.multiselect(key="playground.models").set_value([model_id]).run()
     at.button(key="playground.run").click().run()
     assert not at.exception, at.exception
-    shown = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+    shown = unescaped("\n".join(str(m.value) for m in [*at.markdown, *at.caption]))
     assert "The capital of France is Paris." in shown and "token counts from the server's usage report" in shown
     assert f"**{model_id}**" in shown
     assert {h.get("authorization") for h in operator.headers} == {"Bearer sk-operator"}
@@ -95,7 +95,7 @@ def test_a_silent_endpoint_does_not_hold_the_page(operator):
     at = AppTest.from_file(PLAYGROUND, default_timeout=120).run()
     assert not at.exception, at.exception
     assert time.monotonic() - started < 30  # the listing is cut at 3 s (generous here: a busy test machine)
-    notes = " ".join(c.value for c in at.caption)
+    notes = unescaped(" ".join(c.value for c in at.caption))
     assert "OpenAI-compatible server unavailable: endpoint 'fleet' did not list its models within 3 s" in notes
 
 
@@ -155,8 +155,13 @@ def test_home_reports_each_endpoint(operator, monkeypatch):
         json.dumps({"fleet": {"base_url": operator.base_url, "api_key_env": "FLEET_KEY"}, "gone": "127.0.0.1:9"}),
     )
     at = AppTest.from_file(HOME, default_timeout=120).run()
+    for _ in range(40):  # the checks run in the background; the page reruns itself when they answer
+        if not any("Still checking" in i.value for i in at.info):
+            break
+        time.sleep(0.5)
+        at.run()
     assert not at.exception, at.exception
-    good = " ".join(s.value for s in at.success)
-    bad = " ".join(w.value for w in at.warning)
+    good = unescaped(" ".join(s.value for s in at.success))
+    bad = unescaped(" ".join(w.value for w in at.warning))
     assert "OpenAI-compatible 'fleet'" in good and "2 model(s)" in good
     assert "OpenAI-compatible 'gone'" in bad and "Nothing answers" in bad

@@ -15,7 +15,8 @@ import pytest
 
 from slm_lib.chat import ChatOptions, ChatResult, ChatStats
 from slm_lib.eval.config import RunConfig
-from slm_lib.eval.export import COLUMNS, build_notebook, notebook_bytes, results_csv, results_json
+from slm_lib.eval.export import COLUMNS, results_csv, results_json
+from slm_lib.eval.notebook import build_notebook, notebook_bytes
 from slm_lib.eval.questions import QuestionItem
 from slm_lib.eval.runs import execute_run
 from slm_lib.eval.store import RunStore
