@@ -73,6 +73,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _shown(model_id: str) -> str:
+    """A model id as reported: a served folder's path on this machine shortened to the folder's name."""
+    kind, _, rest = model_id.partition(":")
+    endpoint, _, name = rest.partition("/")
+    return f"{kind}:{endpoint}/{Path(name).name}" if kind == "openai" and "/" in name else model_id
+
+
 def one_run(folder: Path, models: tuple[str, ...], backends: dict, questions: list, max_tokens: int) -> dict:
     store = RunStore(folder / f"run-{len(list(folder.glob('run-*')))}.sqlite3")
     config = RunConfig(models=models, questions=tuple(questions), options=ChatOptions(max_new_tokens=max_tokens))
@@ -83,7 +90,7 @@ def one_run(folder: Path, models: tuple[str, ...], backends: dict, questions: li
     rows = [r for r in store.results(run_id) if r.error is None]
     store.close()
     return {
-        "models": list(models),
+        "models": [_shown(m) for m in models],
         "wall_seconds": wall,
         "answers": len(rows),
         "errors": final.errors,
