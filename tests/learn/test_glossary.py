@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from slm_lib import glossary
-from slm_lib.glossary import GlossaryError, get_term, help_for, load_glossary, search, terms_in
+from slm_lib.learn import glossary
+from slm_lib.learn.glossary import GlossaryError, get_term, help_for, load_glossary, search, terms_in
 
 # The terms the issue found students stuck on, plus the ones every lab page labels with.
 REQUIRED = [
