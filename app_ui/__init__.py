@@ -43,6 +43,13 @@ PAGES: tuple[PageSpec, ...] = (
         "SLMs against LLMs on eight dimensions, in plain words and in sourced numbers, plus a quiz.",
     ),
     PageSpec(
+        "pages/glossary.py",
+        "Glossary",
+        ":material/menu_book:",
+        "Learn",
+        "Every term the app uses in plain words, searchable; each term has its own link (glossary?term=kv-cache).",
+    ),
+    PageSpec(
         "pages/distillation.py",
         "Distillation",
         ":material/science:",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_ui import fail
+from app_ui.url_state import QuerySpec, choice, csv_list, init_from_query, sync_query
 from slm_lib.catalog.cards import NOT_PUBLISHED, CatalogError, ModelCard, license_kind, load_models
 from slm_lib.catalog.charts import memory_breakdown_figure
 from slm_lib.catalog.memory import (
@@ -225,52 +223,3 @@ def _speed_section(card: ModelCard, ctx: int, key: str) -> None:
         )
     else:
         st.caption("No published measured speed for this model in our sources.")
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """How one widget's value is stored in the URL."""
-
-    param: str
-    default: Any
-    parse: Callable[[str], Any]
-    dump: Callable[[Any], str]
-
-
-def choice(options: Iterable[Any]) -> Callable[[Any], Any]:
-    """A URL parser that accepts only one of ``options`` (ValueError otherwise)."""
-    allowed = list(options)
-
-    def parse(raw: Any) -> Any:  # noqa: ANN401 - values are whatever the widget holds
-        if raw not in allowed:
-            raise ValueError(raw)
-        return raw
-
-    return parse
-
-
-def csv_list(raw: str) -> list[str]:
-    return [v for v in raw.split(",") if v]
-
-
-def init_from_query(specs: dict[str, QuerySpec]) -> None:
-    """Seed widget state from the URL once per session, so a shared link reproduces the view."""
-    for key, spec in specs.items():
-        if key in st.session_state:
-            continue
-        raw = st.query_params.get(spec.param)
-        try:
-            st.session_state[key] = spec.default if raw is None else spec.parse(raw)
-        except (ValueError, KeyError):
-            st.session_state[key] = spec.default  # a hand-edited bad link falls back to the default
-
-
-def sync_query(specs: dict[str, QuerySpec]) -> None:
-    """Write the current widget values back into the URL (defaults are left out to keep links short)."""
-    for key, spec in specs.items():
-        value = st.session_state.get(key, spec.default)
-        if value == spec.default:
-            if spec.param in st.query_params:
-                del st.query_params[spec.param]
-        else:
-            st.query_params[spec.param] = spec.dump(value)
