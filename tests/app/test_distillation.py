@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app import ROOT
 
-PAGE = str(ROOT / "pages" / "distillation.py")
+PAGE = str(ROOT / "app_pages" / "distillation.py")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -16,7 +16,7 @@ from slm_lib.eval.config import RunConfig
 from slm_lib.eval.questions import load_question_set
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluation.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "evaluation.py")
 
 
 class GatedEmbedded:

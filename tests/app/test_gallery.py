@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from slm_lib.catalog.cards import load_models
 from slm_lib.catalog.memory import estimate_memory
 
-PAGE = "../../pages/gallery.py"
+PAGE = "../../app_pages/gallery.py"
 
 
 def _count(at: AppTest) -> int:

@@ -12,7 +12,7 @@ def open_glossary(**query) -> AppTest:
     at = AppTest.from_file(HOME, default_timeout=60)
     for k, v in query.items():
         at.query_params[k] = v
-    at.switch_page("pages/glossary.py").run()
+    at.switch_page("app_pages/glossary.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -11,7 +11,7 @@ from tests.fake_ollama import HYPOTENUSE
 
 fake_ollama = fake_ollama_fixture.fake_ollama  # the loopback fake Ollama fixture
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "playground.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "playground.py")
 TWO = ["ollama:llama3.2:1b", "ollama:qwen2:1.5b"]
 
 

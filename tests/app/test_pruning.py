@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from app_ui import compress_ui
 from slm_lib.tiny import EvalConfig
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "pruning.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "pruning.py")
 
 
 @pytest.fixture(autouse=True)

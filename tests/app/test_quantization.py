@@ -12,7 +12,7 @@ from app_ui import compress_ui
 from slm_lib.compress.quantize import LAB_SCHEMES
 from slm_lib.tiny import EvalConfig
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "quantization.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "quantization.py")
 
 
 @pytest.fixture(autouse=True)

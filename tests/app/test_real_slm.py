@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from slm_lib.smollm import compress as slm_compress
 from slm_lib.smollm import loader as smollm
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "real_slm.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "real_slm.py")
 
 
 def _row(name, ppl, nbytes):

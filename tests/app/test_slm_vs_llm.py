@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app import HOME
 
-PAGE = "pages/slm_vs_llm.py"
+PAGE = "app_pages/slm_vs_llm.py"
 
 
 def run_page() -> AppTest:

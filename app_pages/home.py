@@ -17,19 +17,19 @@ st.header("How SLMs are made from large models")
 TECHNIQUES = [
     (
         "Knowledge distillation",
-        "pages/distillation.py",
+        "app_pages/distillation.py",
         "A small *student* learns to imitate a large *teacher's* output probabilities, not just the right answer. "
         "Gemma 2 2B and Llama 3.2 1B/3B were trained this way.",
     ),
     (
         "Pruning",
-        "pages/pruning.py",
+        "app_pages/pruning.py",
         "Remove the weights, neurons or attention heads that matter least. Only *structured* pruning makes "
         "the matrices smaller and the model faster; zeros alone do not.",
     ),
     (
         "Quantization",
-        "pages/quantization.py",
+        "app_pages/quantization.py",
         "Store each weight in 8, 4 or fewer bits instead of 32. Memory drops 4-8x; accuracy drops a little, "
         "more so below 4 bits.",
     ),
@@ -55,7 +55,7 @@ USES = {
 cols = st.columns(3)
 for i, (use, text) in enumerate(USES.items()):
     cols[i % 3].markdown(f"**{use}**  \n{text}")
-st.page_link("pages/chooser.py", label="Which SLM fits my use case and device?", icon=":material/explore:")
+st.page_link("app_pages/chooser.py", label="Which SLM fits my use case and device?", icon=":material/explore:")
 
 st.header("Backends available now")
 backend_status_panel()
