@@ -22,6 +22,7 @@ import streamlit as st
 from slm_lib.compress.distill import DistillResult
 from slm_lib.settings import limits
 from slm_lib.tiny import (
+    LAB_EVAL,
     TEACHER_PATH,
     TinyLM,
     evaluate,
@@ -56,7 +57,7 @@ def teacher_model() -> TinyLM:
 def teacher_summary() -> dict[str, float | int | str]:
     """Params, stored bytes, held-out accuracy / perplexity, latency and training recipe of the teacher."""
     teacher = teacher_model()
-    scores = evaluate(teacher)
+    scores = evaluate(teacher, "val", LAB_EVAL)
     meta = read_metadata(TEACHER_PATH)
     return {
         "params": param_count(teacher),

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from slm_lib.settings import limits
 from slm_lib.tiny import (
+    LAB_EVAL,
     EvalConfig,
     TinyConfig,
     TinyLM,
@@ -253,7 +254,7 @@ def distill(
     its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
     """
     start = time.perf_counter()
-    eval_config = eval_config or EvalConfig()
+    eval_config = eval_config or LAB_EVAL
     dev = model_device(teacher)
     teacher = copy.deepcopy(teacher).eval()  # never touch the caller's (possibly shared) model
     corpus = load_corpus()

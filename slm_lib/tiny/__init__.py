@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 from slm_lib.tiny.corpus import ASSETS_DIR, CORPUS_PATH, FALLBACK_CHAR, VAL_FRACTION, Corpus, load_corpus
-from slm_lib.tiny.measure import EvalConfig, EvalResult, LatencyResult, evaluate, generate, measure_latency
+from slm_lib.tiny.measure import LAB_EVAL, EvalConfig, EvalResult, LatencyResult, evaluate, generate, measure_latency
 from slm_lib.tiny.model import (
     MLP,
     TEACHER_PATH,
@@ -41,6 +41,7 @@ __all__ = [
     "ASSETS_DIR",
     "CORPUS_PATH",
     "FALLBACK_CHAR",
+    "LAB_EVAL",
     "MLP",
     "TEACHER_PATH",
     "VAL_FRACTION",
