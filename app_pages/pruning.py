@@ -5,16 +5,18 @@ import streamlit as st
 from app_ui import fail, page_header, show_code
 from app_ui.compress_ui import (
     TrainingBusy,
-    cost_table,
-    histogram_figure,
-    layer_names,
-    mask_figure,
+    finished_runs,
+    prune_result_view,
     prune_view,
     sweep,
     sweep_figure,
     teacher_or_fail,
 )
+from app_ui.learn_ui import guide, quiz, term_help
+from app_ui.url_state import QuerySpec, choice, dump_flag, flag, init_from_query, integer, number, sync_query, url_notes
 from slm_lib.compress.prune import n_of_m_mask, prune, prune_structured_, unstructured_mask
+from slm_lib.learn import load_quiz, prune_advice, structured_rounding
+from slm_lib.learn.quiz import prune_question
 from slm_lib.settings import limits
 
 page_header(
@@ -24,7 +26,7 @@ page_header(
     "**structured** pruning cuts whole MLP neurons and attention heads, so the matrices themselves shrink. "
     "Every number below is measured on the tiny character-level teacher (held-out text).",
 )
-teacher_or_fail()
+teacher = teacher_or_fail()
 
 METHODS = {
     "magnitude": "Unstructured, per layer (smallest |w|)",
@@ -32,33 +34,48 @@ METHODS = {
     "structured": "Structured: neurons and heads",
     "2:4": "Semi-structured 2:4",
 }
+MAX_STEPS = min(200, limits().max_train_steps)
+SPECS = {  # the URL holds every setting, so a link reproduces the lesson
+    "prune.method": QuerySpec("method", "magnitude", choice(METHODS)),
+    "prune.sparsity": QuerySpec("sparsity", 0.5, number(0.0, 0.9, 0.05), lambda v: f"{v:g}"),
+    "prune.recover": QuerySpec("recover", True, flag, dump_flag),
+    "prune.steps": QuerySpec("steps", 30, integer(5, MAX_STEPS, 5)),
+}
+url_notes(init_from_query(SPECS))
+
 left, right = st.columns(2)
-method = left.selectbox("Method", list(METHODS), format_func=METHODS.get, key="prune.method")
+method = left.selectbox(
+    "Method", list(METHODS), format_func=METHODS.get, key="prune.method", help=term_help("", "pruning", "2:4")
+)
 sparsity = left.slider(
     "Sparsity",
     0.0,
     0.9,
-    0.5,
-    0.05,
+    step=0.05,
     key="prune.sparsity",
     disabled=method == "2:4",
-    help="Fraction of the pruned layers' weights set to zero (structured: of each block's neurons and heads). "
-    "2:4 is always 50%.",
+    help=term_help(
+        "Sparsity",
+        text="Fraction of the pruned layers' weights set to zero (structured: of each "
+        "block's neurons and heads). 2:4 is always 50%.",
+    ),
 )
-recover = right.toggle("Recovery fine-tune afterwards", value=True, key="prune.recover")
+recover = right.toggle("Recovery fine-tune afterwards", key="prune.recover", help=term_help("recovery"))
 steps = right.slider(
     "Recovery steps",
     5,
-    min(200, limits().max_train_steps),
-    30,
-    5,
+    MAX_STEPS,
+    step=5,
     key="prune.steps",
     disabled=not recover,
-    help="Short training on the corpus with pruned weights held at zero. About 0.25 s per step on 2 idle CPU cores.",
+    help=term_help("Recovery steps", text="About 0.25 s per step on 2 idle CPU cores."),
 )
-sparsity = 0.5 if method == "2:4" else sparsity
+sync_query(SPECS)
+current = (method, 0.5 if method == "2:4" else sparsity, steps if recover else 0)
+if "prune.config" not in st.session_state and current in finished_runs():
+    st.session_state["prune.config"] = current  # a lesson link whose result this server already has
 if right.button("Prune", type="primary", key="prune.run"):
-    st.session_state["prune.config"] = (method, sparsity, steps if recover else 0)
+    st.session_state["prune.config"] = current
 
 config = st.session_state.get("prune.config")
 if config is not None and st.button("Stop / clear", key="prune.stop", help="Interrupts a running fine-tune."):
@@ -71,42 +88,25 @@ else:
         view = prune_view(*config)
     except (TrainingBusy, ValueError) as exc:
         fail(str(exc), "Wait a minute and press **Prune** again, or turn the recovery fine-tune off.")
-    if view.diverged:
-        st.error("Recovery fine-tuning diverged (the loss became NaN or infinite): lower the step count.")
-    st.subheader(f"Cost: {METHODS[view.method].lower()}, {view.sparsity:.0%} of pruned weights removed")
-    st.dataframe(cost_table(view), hide_index=True)
-    a, b, c = st.columns(3)
-    a.metric("Held-out accuracy", f"{view.pruned.accuracy:.3f}", f"{view.pruned.accuracy - view.teacher.accuracy:+.3f}")
-    b.metric(
-        "Params physically present",
-        f"{view.params:,}",
-        f"{view.params - view.teacher_params:+,}",
-        delta_color="inverse",
-    )
-    c.metric(
-        "Latency (ms/char)",
-        f"{view.pruned.latency_ms:.2f}",
-        f"{view.pruned.latency_ms - view.teacher.latency_ms:+.2f}",
-        delta_color="inverse",
-    )
-    if view.recover_losses:
-        st.caption(f"Recovery: {len(view.recover_losses)} steps in {view.recover_seconds:.1f} s.")
-        st.line_chart({"training loss": list(view.recover_losses)}, height=160, x_label="step")
-    st.info(
-        "Why no speed-up from zeros: unstructured zeros still sit in dense matrices, and a CPU's dense matrix "
-        "multiply does every multiply-add whether the weight is 0 or not, so only a sparse file format saves "
-        "bytes; structured pruning removes whole rows and columns, so the matrices are smaller and every "
-        "multiply does less work. (2:4 needs GPU sparse tensor cores to run faster.)"
-    )
-    st.subheader("Weights before and after")
-    layer = st.selectbox("Weight matrix", layer_names(), index=2, key="prune.layer")
-    h, m = st.columns(2)
-    h.plotly_chart(histogram_figure(view, layer), key="prune.hist")
-    h.caption(f"{int((view.after[layer] == 0).sum()):,} weights are exactly zero after pruning (not drawn).")
-    m.plotly_chart(mask_figure(view, layer), key="prune.mask")
-    m.caption(
-        "Mask: blue = kept, red = pruned. Zoom in to see the 2:4 pattern; structured pruning cuts whole rows or "
-        "columns."
+    if config != current:
+        st.warning(
+            f"These results are for {METHODS[config[0]].lower()} at {config[1]:.0%} with {config[2]} recovery "
+            "steps. You have changed the settings since: press **Prune** to measure the new ones.",
+            icon=":material/history:",
+        )
+    rounding = None
+    if view.method == "structured":
+        cfg = teacher.config
+        rounding = structured_rounding(config[1], cfg.n_embd, cfg.n_head, cfg.mlp_hidden)
+    prune_result_view(view, METHODS[view.method], rounding)
+    guide(
+        prune_advice(
+            method=view.method,
+            sparsity=view.sparsity,
+            accuracy=view.pruned.accuracy,
+            teacher_accuracy=view.teacher.accuracy,
+            recover_steps=len(view.recover_losses),
+        )
     )
 
 st.subheader("Accuracy vs sparsity")
@@ -118,5 +118,11 @@ if swept:
     frame = sweep(swept)
     teacher_acc = frame.loc[frame["sparsity"] == 0, "accuracy"].iloc[0]
     st.plotly_chart(sweep_figure(frame, swept, teacher_acc), key="prune.sweep_chart")
+    if swept == "2:4":
+        st.caption("2:4 has one setting (50%), so the sweep is two measured points: dense and 2:4.")
 
 show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune)
+questions = list(load_quiz("pruning"))
+if config is not None:
+    questions[-1] = prune_question(METHODS[view.method].lower(), view.params, view.teacher_params)
+quiz("prune", questions)

@@ -16,6 +16,7 @@ import torch
 
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
+from app_ui.learn_ui import column_help
 from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
 from slm_lib.compress.quantize import (
     LAB_SCHEMES,
@@ -25,7 +26,7 @@ from slm_lib.compress.quantize import (
     quantize_scheme,
     quantize_tensor,
 )
-from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+from slm_lib.tiny import LAB_EVAL, TinyLM, evaluate, measure_latency, param_count
 
 __all__ = [
     "EVAL",
@@ -38,10 +39,12 @@ __all__ = [
     "TrainingBusy",
     "cost_table",
     "custom_scheme",
+    "finished_runs",
     "histogram_figure",
     "lab_teacher",
     "layer_names",
     "mask_figure",
+    "prune_result_view",
     "prune_view",
     "quant_row",
     "row_figure",
@@ -52,7 +55,7 @@ __all__ = [
     "teacher_or_fail",
 ]
 
-EVAL = EvalConfig()  # the held-out windows every accuracy on these pages is scored on
+EVAL = LAB_EVAL  # the held-out windows every accuracy in the lab is scored on (pages, benchmark, README)
 LATENCY = {"context": 64, "new_tokens": 32, "repeats": 5}
 SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -89,6 +92,12 @@ def _measure(model: torch.nn.Module) -> Measured:
     return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
 
 
+@st.cache_resource
+def finished_runs() -> set[tuple[object, ...]]:
+    """Settings whose result this server has computed: a lesson link with them shows the result at once."""
+    return set()
+
+
 # ----------------------------------------------------------------------------------------------- pruning
 @dataclass(frozen=True)
 class PruneView:
@@ -116,8 +125,9 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
     """Prune the teacher, fine-tune if asked (with a progress bar), measure both models back to back."""
     teacher = lab_teacher()
     config = PruneConfig(method, sparsity, recover_steps=recover_steps)
+    slot = st.empty()  # progress lives here and is cleared at the end (a cache hit replays it cleared)
     if recover_steps:
-        bar = st.progress(0.0, text="Recovery fine-tuning…")
+        bar = slot.progress(0.0, text="Recovery fine-tuning…")
         on_step = lambda step, loss: bar.progress(  # noqa: E731
             (step + 1) / recover_steps, text=f"Recovery step {step + 1}/{recover_steps}: loss {loss:.3f}"
         )
@@ -128,6 +138,8 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
             raise TrainingBusy("Every training slot on this server is busy.")
         result = prune(teacher, config, on_step=on_step)
         pruned, ref = _measure(result.model), _measure(teacher)
+    slot.empty()
+    finished_runs().add((method, sparsity, recover_steps))
     names = list(result.masks)
     modules = dict(result.model.named_modules())
     teacher_modules = dict(teacher.named_modules())
@@ -155,7 +167,8 @@ def sweep(method: str) -> pd.DataFrame:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
     teacher = lab_teacher()
     levels = (0.0, 0.5) if method == "2:4" else SWEEP
-    bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
+    slot = st.empty()
+    bar = slot.progress(0.0, text=f"Sweeping {method} pruning…")
     rows = []
     for i, level in enumerate(levels):
         config = PruneConfig("magnitude" if level == 0 else method, level)
@@ -163,6 +176,7 @@ def sweep(method: str) -> pd.DataFrame:
         score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
         rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
         bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
+    slot.empty()
     return pd.DataFrame(rows)
 
 
@@ -172,8 +186,8 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "model": name,
             "parameters": f"{params:,}",
             "nonzero": f"{nonzero:,}",
-            "dense bytes": f"{dense / 1024:,.0f} KiB",
-            "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
+            "dense bytes": f"{dense / 1000:,.0f} KB",
+            "sparse-encoded bytes": f"{sparse / 1000:,.0f} KB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
             "latency (ms/char)": f"{m.latency_ms:.2f}",
@@ -192,6 +206,67 @@ def cost_table(view: PruneView) -> pd.DataFrame:
                 view.pruned,
             ),
         ]
+    )
+
+
+def _delta(value: float, fmt: str) -> str | None:
+    """A metric delta, or None when it rounds to zero (Streamlit would paint "+0" red or green)."""
+    text = fmt.format(value)
+    return None if float(text.replace(",", "")) == 0 else text
+
+
+def prune_result_view(view: PruneView, method_label: str, rounding: str | None) -> None:
+    """The finished run: cost table, three metrics, recovery curve, why (no) speed-up, weights before and after."""
+    st.subheader(f"Cost: {method_label.lower()}, {view.sparsity:.0%} of pruned weights removed")
+    if rounding:
+        st.caption(f"Why not exactly the slider's value: {rounding}")
+    table = cost_table(view)
+    st.dataframe(table, hide_index=True, column_config=column_help(table.columns))
+    a, b, c = st.columns(3)
+    a.metric(
+        "Held-out accuracy",
+        f"{view.pruned.accuracy:.3f}",
+        _delta(view.pruned.accuracy - view.teacher.accuracy, "{:+.3f}"),
+        help="Next-character accuracy on the lab's held-out windows; the delta is against the teacher.",
+    )
+    same = view.params == view.teacher_params
+    b.metric(
+        "Params physically present",
+        f"{view.params:,}",
+        _delta(view.params - view.teacher_params, "{:+,}"),
+        delta_color="inverse",
+        help="Unchanged: the zeros still sit in the dense matrices." if same else "Rows and columns were cut out.",
+    )
+    c.metric(
+        "Latency (ms/char)",
+        f"{view.pruned.latency_ms:.2f}",
+        _delta(view.pruned.latency_ms - view.teacher.latency_ms, "{:+.2f}"),
+        delta_color="inverse",
+        help="Median time per generated character on this shared CPU; small gaps are noise.",
+    )
+    if view.recover_losses:
+        st.caption(f"Recovery: {len(view.recover_losses)} steps in {view.recover_seconds:.1f} s.")
+        st.line_chart({"training loss": list(view.recover_losses)}, height=160, x_label="step")
+    if view.method == "structured":
+        st.info(
+            "Why this one is faster: structured pruning removed whole rows and columns, so the matrices are "
+            "smaller and every multiply does less work, on any hardware."
+        )
+    else:
+        st.info(
+            "Why no speed-up from zeros: the zeros still sit in dense matrices, and a CPU's dense matrix "
+            "multiply does every multiply-add whether the weight is 0 or not, so only a sparse file format "
+            "saves bytes. (2:4 needs GPU sparse tensor cores to run faster.)"
+        )
+    st.subheader("Weights before and after")
+    layer = st.selectbox("Weight matrix", layer_names(), index=2, key="prune.layer")
+    h, m = st.columns(2)
+    h.plotly_chart(histogram_figure(view, layer), key="prune.hist")
+    h.caption(f"{int((view.after[layer] == 0).sum()):,} weights are exactly zero after pruning (not drawn).")
+    m.plotly_chart(mask_figure(view, layer), key="prune.mask")
+    m.caption(
+        "Mask: blue = kept, red = pruned. Zoom in to see the 2:4 pattern; structured pruning cuts whole rows or "
+        "columns."
     )
 
 
@@ -223,7 +298,9 @@ def mask_figure(view: PruneView, layer: str) -> go.Figure:
 
 
 def sweep_figure(frame: pd.DataFrame, method: str, teacher_accuracy: float) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode="lines+markers", name=method))
+    # 2:4 has only two points (dense and 50%): a line between them would invent the levels in between
+    mode = "markers" if len(frame) < 3 else "lines+markers"
+    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode=mode, name=method, marker={"size": 10}))
     fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
     fig.update_layout(
         xaxis_title="sparsity",
@@ -340,12 +417,14 @@ def _compute_note(name: str, simulated: bool) -> str:
 def scheme_table() -> list[SchemeRow]:
     """Every :data:`LAB_SCHEMES` format: packed bytes, held-out accuracy, perplexity, measured latency."""
     teacher = lab_teacher()
-    bar = st.progress(0.0, text="Quantizing and measuring…")
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Quantizing and measuring…")
     rows = []
     for i, name in enumerate(LAB_SCHEMES):
         result = quantize_scheme(teacher, name)
         rows.append(_row(name, result, _compute_note(name, result.simulated)))
         bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
+    slot.empty()
     return rows
 
 
@@ -359,7 +438,7 @@ def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int)
 def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
     fig = go.Figure(
         go.Scatter(
-            x=[r.stored_bytes / 1024 for r in rows],
+            x=[r.stored_bytes / 1000 for r in rows],
             y=[r.accuracy for r in rows],
             text=[r.scheme for r in rows],
             mode="markers+text",
@@ -368,7 +447,7 @@ def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
         )
     )
     fig.update_layout(
-        xaxis_title="stored KiB (packed, incl. scales and zero points)",
+        xaxis_title="stored KB (packed, incl. scales and zero points)",
         yaxis_title="held-out accuracy",
         xaxis_type="log",
         height=380,
