@@ -17,6 +17,7 @@ import torch
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
 from app_ui.learn_ui import column_help
+from slm_lib.catalog.charts import label_positions
 from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
 from slm_lib.compress.quantize import (
     LAB_SCHEMES,
@@ -49,6 +50,7 @@ __all__ = [
     "quant_row",
     "row_figure",
     "scheme_figure",
+    "scheme_frame",
     "scheme_table",
     "sweep",
     "sweep_figure",
@@ -425,6 +427,7 @@ def scheme_table() -> list[SchemeRow]:
         rows.append(_row(name, result, _compute_note(name, result.simulated)))
         bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
     slot.empty()
+    finished_runs().add(("quant.table",))
     return rows
 
 
@@ -432,18 +435,47 @@ def scheme_table() -> list[SchemeRow]:
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     spec = QuantSpec(bits, symmetric, granularity, group_size)
     result = quantize_model(lab_teacher(), QuantizeConfig(spec))
-    return _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+    row = _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+    finished_runs().add(("quant.custom", bits, symmetric, granularity, group_size))
+    return row
+
+
+def scheme_frame(rows: list[SchemeRow]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The whole-model table and its column settings (formats, glossary help on the headers)."""
+    table = pd.DataFrame(
+        {
+            "format": r.scheme,
+            "stored KB": r.stored_bytes / 1000,
+            "x smaller": r.compression,
+            "accuracy": r.accuracy,
+            "perplexity": r.perplexity,
+            "latency ms/char": r.latency_ms,
+            "compute": r.compute,
+        }
+        for r in rows
+    )
+    number = st.column_config.NumberColumn
+    config = {
+        "stored KB": number(format="%.1f"),
+        "x smaller": number(format="%.2f"),
+        "accuracy": number("held-out accuracy", format="%.3f"),
+        "perplexity": number(format="%.2f"),
+        "latency ms/char": number(format="%.2f"),
+    }
+    return table, column_help(table.columns, config)
 
 
 def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
+    xs, ys, names = [r.stored_bytes / 1000 for r in rows], [r.accuracy for r in rows], [r.scheme for r in rows]
     fig = go.Figure(
         go.Scatter(
-            x=[r.stored_bytes / 1000 for r in rows],
-            y=[r.accuracy for r in rows],
-            text=[r.scheme for r in rows],
+            x=xs,
+            y=ys,
+            text=names,
             mode="markers+text",
-            textposition="top center",
+            textposition=label_positions(xs, ys, names, log_x=True),
             marker={"size": 10},
+            hovertemplate="<b>%{text}</b><br>%{x:,.1f} KB<br>accuracy %{y:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
