@@ -3,7 +3,9 @@
 import streamlit as st
 
 from app_ui import page_header
+from app_ui.learn_ui import quiz
 from app_ui.status_ui import backend_status_panel
+from slm_lib.learn import load_quiz
 
 page_header(
     "SLM Explorer",
@@ -36,7 +38,7 @@ TECHNIQUES = [
 ]
 for col, (name, page, text) in zip(st.columns(3), TECHNIQUES, strict=True):
     with col.container(border=True):
-        st.subheader(name)
+        st.subheader(name, anchor=False)  # no hidden anchor icon: it wrapped the title and left a gap
         st.write(text)
         st.page_link(page, label=f"Try {name.lower()} live", icon=":material/play_arrow:")
 
@@ -61,6 +63,8 @@ st.header("Backends available now")
 backend_status_panel()
 
 st.caption(
-    "Start here: [SLM vs LLM](/slm_vs_llm) for the big picture, the Compress section to watch models shrink, "
-    "Choose to pick a model, and Compare to see real answers side by side."
+    "Start here: [SLM vs LLM](slm_vs_llm) for the big picture, the Compress section to watch models shrink, "
+    "Choose to pick a model, and Compare to see real answers side by side. New words? The "
+    "[Glossary](glossary) explains every term, and the **?** beside a label gives its one-line definition."
 )
+quiz("home", load_quiz("home"))

@@ -128,7 +128,7 @@ def pull_panel(host: str | None, installed: list[str]) -> None:
             tag = card.ollama_tag
             size = f" ({card.ollama_size_gb:g} GB)" if card.ollama_size_gb else ""
             if tag in installed or f"{tag}:latest" in installed:
-                st.caption(f"✓ {card.name}: `{tag}` installed")
+                st.caption(f":material/check: {card.name}: `{tag}` installed")
             elif st.button(f"Pull {tag}{size}", key=f"playground.pull.{tag}"):
                 _pull(get_ollama_backend(host), tag)
 

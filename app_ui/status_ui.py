@@ -16,11 +16,11 @@ def backend_status_panel() -> None:
         statuses = check_backends(host)
     for status in statuses:
         if status.available:
-            st.success(f"**{status.name}**: {status.detail}", icon="✅")
+            st.success(f"**{status.name}**: {status.detail}", icon=":material/check_circle:")
             if status.models:
                 st.caption("Models: " + ", ".join(status.models[:12]))
         else:
-            st.warning(f"**{status.name}** is unavailable: {status.detail}", icon="⚠️")
+            st.warning(f"**{status.name}** is unavailable: {status.detail}", icon=":material/warning:")
             if status.fix:
                 st.caption(f"Fix: {status.fix}")
     st.button("Check again", key="home.recheck")
