@@ -18,7 +18,7 @@ import streamlit as st
 from slm_lib.learn.glossary import Term, get_term, terms_in
 from slm_lib.learn.quiz import Question, grade, shuffled
 
-__all__ = ["GLOSSARY_PAGE", "column_help", "glossary_link", "guide", "quiz", "term_help"]
+__all__ = ["GLOSSARY_PAGE", "column_help", "glossary_link", "guide", "quiz", "term_help", "terms_line"]
 
 GLOSSARY_PAGE = "glossary"  # the Glossary page's URL path, relative so it works under any base path
 
@@ -59,6 +59,14 @@ def column_help(columns: Iterable[str], config: dict[str, Any] | None = None) ->
         merged["help"] = "\n\n".join(f"**{t.name}**: {t.short}" for t in terms)
         out[column] = merged
     return out
+
+
+def terms_line(*texts: str) -> None:
+    """A caption linking every glossary term the given texts mention (for tables that cannot carry hover help)."""
+    terms = dict.fromkeys(t for text in texts for t in terms_in(text))
+    if terms:
+        links = " · ".join(f"[{t.name}]({glossary_link(t)})" for t in terms)
+        st.caption(f"Terms used here, in plain words: {links}")
 
 
 def guide(text: str) -> None:
