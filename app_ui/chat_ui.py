@@ -9,7 +9,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app_ui.learn_ui import term_help
 from slm_lib import settings
+from slm_lib.catalog.charts import label_positions
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
 from slm_lib.safe_text import neutralize
@@ -26,6 +28,8 @@ __all__ = [
     "pull_panel",
     "render_answers",
     "run_comparison",
+    "stale_host_note",
+    "take_partial",
 ]
 
 # The source article's models (catalog ids); their cards carry the Ollama tag to pull.
@@ -95,9 +99,11 @@ def installed_panel(host: str | None) -> list[str]:
     if host is None:
         return []
     rows, error = _installed(host)
+    if error:  # in plain sight, not inside a collapsed box
+        st.sidebar.warning(f"{neutralize(error).text}\n\nModels picked from this server stay selected.")
     with st.sidebar.expander(f"Installed on Ollama ({len(rows)})", expanded=bool(rows)):
         if error:
-            st.warning(error)
+            st.caption("Nothing listed: the server did not answer.")
         elif not rows:
             st.info("No models installed yet: pull one below.")
         else:
@@ -150,7 +156,11 @@ def _pull(backend: Backend, tag: str) -> None:
 
 
 def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
-    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models."""
+    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models.
+
+    Models already selected that the server no longer lists stay, labelled "not available now", so a server
+    that stops answering never clears the selection silently.
+    """
     choices: dict[str, str] = {}
     try:
         from app_ui.loaders import get_embedded_backend
@@ -161,6 +171,10 @@ def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
         st.caption(f"Embedded models unavailable: {exc}")
     for name in installed:
         choices[f"ollama:{name}"] = f"{name} (Ollama)"
+    for model_id in st.session_state.get("playground.models", []):
+        if model_id not in choices:
+            name = model_id.partition(":")[2]
+            choices[model_id] = f"{name} (not available now)"
     return choices
 
 
@@ -204,17 +218,49 @@ def _stream_into(
 
 
 def run_comparison(
-    models: list[str], host: str | None, messages: list[Message], options: ChatOptions, labels: dict[str, str]
+    models: list[str],
+    host: str | None,
+    messages: list[Message],
+    options: ChatOptions,
+    labels: dict[str, str],
+    keep: dict[str, object] | None = None,
 ) -> tuple[Answer, ...]:
-    """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side."""
+    """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side.
+
+    With ``keep`` (the result being built), each finished answer is also saved as ``playground.partial``, so
+    Stop (or any interruption) keeps the answers that were done; see :func:`take_partial`.
+    """
     columns = st.columns(len(models))
-    answers = []
+    answers: list[Answer] = []
     for col, model_id in zip(columns, models, strict=True):
         with col:
             st.markdown(f"**{labels.get(model_id, model_id)}**")
             answer = _stream_into(st.empty(), model_id, host, messages, options)
         answers.append(answer)
+        if keep is not None:
+            st.session_state["playground.partial"] = {**keep, "answers": tuple(answers), "asked": len(models)}
     return tuple(answers)
+
+
+def stale_host_note(then: object, now: str | None) -> str:
+    """Say that the answers on screen came from another Ollama server (hosted: without naming addresses)."""
+    if settings.is_hosted():
+        return "These answers came from an earlier server setting. Press **Compare** to ask again."
+    old, new = neutralize(str(then)).text, neutralize(now or "an invalid host").text
+    return (
+        f"These answers came from the Ollama server at `{old}`; the host is now `{new}`. Press **Compare** to ask it."
+    )
+
+
+def take_partial() -> dict[str, object] | None:
+    """The answers an interrupted comparison finished (once), marked with how many of how many were done."""
+    partial = st.session_state.pop("playground.partial", None)
+    if partial is None:
+        return None
+    done, asked = len(partial["answers"]), partial.pop("asked")
+    if done < asked:
+        partial["stopped"] = f"Stopped after {done} of {asked} answers: the finished ones are kept below."
+    return partial
 
 
 @st.cache_data(show_spinner="Scoring answers against the reference (all-MiniLM-L6-v2)…", max_entries=64)
@@ -231,7 +277,7 @@ def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
     return similarity.pairwise(list(answers), get_embedder())
 
 
-def _stats_line(stats: ChatStats) -> str:
+def _stats_line(stats: ChatStats) -> str:  # the terms are explained by the caption's hover help
     return (
         f"**{stats.tokens_per_second:.1f} tokens/s** · TTFT {stats.ttft_seconds:.2f} s · "
         f"total {stats.total_seconds:.2f} s · load {stats.load_seconds:.2f} s · "
@@ -269,7 +315,7 @@ def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: 
     if not answer.complete:
         st.warning("Incomplete answer: not scored.")
     elif answer.stats is not None:
-        st.caption(_stats_line(answer.stats))
+        st.caption(_stats_line(answer.stats), help=term_help("tokens/s", "TTFT", "token"))
     if score is not None:
         st.metric("Similarity to reference", f"{score.value:.3f}")
         if score.chunked:
@@ -303,7 +349,10 @@ def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[s
             text="model",
             title="Quality vs speed: up and to the right is better",
         )
-        fig.update_traces(textposition="top center", marker={"size": 12})
+        spots = label_positions(
+            list(frame["tokens per second"]), list(frame["similarity to reference"]), frame["model"]
+        )
+        fig.update_traces(textposition=spots, marker={"size": 12})
         st.plotly_chart(fig, key="playground.scatter")
 
 

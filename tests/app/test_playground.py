@@ -155,3 +155,43 @@ def test_hosted_mode_has_no_host_field_and_no_pulls(fake_ollama, monkeypatch):
     at = compare(at, TWO[:1])
     assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
     assert fake_ollama.url not in texts(at.code)  # the internal address is not shown to the public
+
+
+def test_stop_keeps_the_answers_already_finished(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO)
+    done = at.session_state["playground.result"]
+    # What a Stop mid-run leaves behind: the first answer finished, the second not asked yet.
+    at.session_state["playground.partial"] = {**done, "answers": done["answers"][:1], "asked": 2}
+    at.button(key="playground.stop").click().run()
+    assert not at.exception, at.exception
+    assert "Stopped after 1 of 2 answers" in texts(at.info)
+    assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
+    assert len(at.session_state["playground.result"]["answers"]) == 1
+    assert "playground.partial" not in at.session_state
+
+
+def test_a_host_that_stops_answering_keeps_the_selection_and_marks_old_answers(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO[:1])
+    at.sidebar.text_input(key="playground.host").set_value("127.0.0.1:9").run()  # nothing listens on port 9
+    assert not at.exception, at.exception
+    assert "not reachable" in texts(at.sidebar.warning)  # in plain sight, not inside the collapsed list
+    assert at.multiselect(key="playground.models").value == TWO[:1]  # not cleared
+    assert "llama3.2:1b (not available now)" in at.multiselect(key="playground.models").options
+    assert "the host is now `http://127.0.0.1:9`" in texts(at.warning)
+
+
+def test_compare_is_disabled_with_a_reason_until_a_model_is_picked(fake_ollama):
+    at = page(fake_ollama.url)
+    button = at.button(key="playground.run")
+    assert button.disabled and "Pick at least one model" in button.help
+    assert "**Compare** is off until you pick a model" in texts(at.caption)
+
+
+def test_hosted_max_new_tokens_states_the_cap(fake_ollama, monkeypatch):
+    monkeypatch.setenv("SLM_EXPLORER_HOSTED", "1")
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    at = page()
+    box = at.number_input(key="playground.max_tokens")
+    assert box.label == "Max new tokens (up to 256)" and box.max == 256
+    assert "caps an answer at 256 new tokens" in box.help
+    assert "local Ollama server" not in at.markdown[0].value
