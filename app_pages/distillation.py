@@ -4,10 +4,13 @@ import streamlit as st
 
 from app_ui import fail, page_header, show_code
 from app_ui.distill_ui import results_view, train_live
-from app_ui.lab_ui import config_key, result_store, soft_target_chart, teacher_model, teacher_summary
+from app_ui.lab_ui import config_key, result_store, teacher_model, teacher_summary
 from app_ui.learn_ui import quiz, term_help
 from app_ui.url_state import QuerySpec, choice, init_from_query, integer, number, sync_query, url_notes
-from slm_lib.compress.distill import PRESETS, DistillConfig, distillation_loss, make_student, soft_targets
+from slm_lib.compress.charts import soft_target_chart
+from slm_lib.compress.distill import DistillConfig
+from slm_lib.compress.distill_loss import distillation_loss, soft_targets
+from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.learn import load_quiz
 from slm_lib.learn.quiz import distill_question
 from slm_lib.settings import limits

@@ -9,12 +9,14 @@ from app_ui.compress_ui import (
     prune_result_view,
     prune_view,
     sweep,
-    sweep_figure,
     teacher_or_fail,
 )
 from app_ui.learn_ui import guide, quiz, term_help
 from app_ui.url_state import QuerySpec, choice, dump_flag, flag, init_from_query, integer, number, sync_query, url_notes
-from slm_lib.compress.prune import n_of_m_mask, prune, prune_structured_, unstructured_mask
+from slm_lib.compress.charts import sweep_figure
+from slm_lib.compress.prune import prune, sparsity_sweep
+from slm_lib.compress.sparsity import n_of_m_mask, unstructured_mask
+from slm_lib.compress.structured import prune_structured_
 from slm_lib.learn import load_quiz, prune_advice, structured_rounding
 from slm_lib.learn.quiz import prune_question
 from slm_lib.settings import limits
@@ -115,13 +117,12 @@ if st.button("Run the sweep", key="prune.sweep"):
     st.session_state["prune.swept"] = method
 swept = st.session_state.get("prune.swept")
 if swept:
-    frame = sweep(swept)
-    teacher_acc = frame.loc[frame["sparsity"] == 0, "accuracy"].iloc[0]
-    st.plotly_chart(sweep_figure(frame, swept, teacher_acc), key="prune.sweep_chart")
+    points = sweep(swept)
+    st.plotly_chart(sweep_figure(points, swept, points[0].accuracy), key="prune.sweep_chart")  # point 0: unpruned
     if swept == "2:4":
         st.caption("2:4 has one setting (50%), so the sweep is two measured points: dense and 2:4.")
 
-show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune)
+show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune, sparsity_sweep)
 questions = list(load_quiz("pruning"))
 if config is not None:
     questions[-1] = prune_question(METHODS[view.method].lower(), view.params, view.teacher_params)

@@ -8,15 +8,16 @@ from app_ui.compress_ui import (
     finished_runs,
     layer_names,
     quant_row,
-    row_figure,
-    scheme_figure,
     scheme_frame,
     scheme_table,
     teacher_or_fail,
 )
 from app_ui.learn_ui import guide, quiz, term_help
 from app_ui.url_state import QuerySpec, choice, dump_flag, flag, init_from_query, integer, sync_query, url_notes
-from slm_lib.compress.quantize import int8_dynamic, pack_bits, quantize_model, quantize_tensor
+from slm_lib.compress.bit_packing import pack_bits
+from slm_lib.compress.charts import row_figure, scheme_figure
+from slm_lib.compress.quant_grid import quantize_tensor
+from slm_lib.compress.quantize import int8_dynamic, quantize_model
 from slm_lib.learn import load_quiz, quant_advice
 from slm_lib.learn.quiz import quant_question
 
@@ -62,10 +63,10 @@ sync_query(SPECS)
 view = quant_row(bits, symmetric, granularity, group_size, layer, int(row))
 st.subheader("One weight row, before and after")
 plot, hist = st.columns([3, 2])
-grid_fig, err_fig = row_figure(view)
+grid_fig, err_fig = row_figure(view.original, view.quantized, view.steps, view.grids)
 plot.plotly_chart(grid_fig, key="quant.row_chart")
 hist.plotly_chart(err_fig, key="quant.err_chart")
-grid_note = "grey lines: the grid" if view.grid_x else f"grid of {view.levels} levels, too fine to draw"
+grid_note = "grey lines: the grid" if view.grids else f"grid of {view.levels} levels, too fine to draw"
 st.caption(
     f"{view.levels} levels per scale ({grid_note}). This matrix: {view.layer_bytes:,} bytes packed (codes + "
     f"scales + zero points) vs {view.layer_fp32_bytes:,} in fp32, {view.layer_fp32_bytes / view.layer_bytes:.1f}x "
@@ -100,7 +101,8 @@ if measured:
             fp32_accuracy=rows[0].accuracy,
         )
     )
-    st.plotly_chart(scheme_figure(rows), key="quant.models_chart")
+    figure = scheme_figure([r.scheme for r in rows], [r.stored_bytes for r in rows], [r.accuracy for r in rows])
+    st.plotly_chart(figure, key="quant.models_chart")
     st.info(
         "Real vs simulated: fp16 and bf16 store and compute in 16 bits (a CPU without native fp16 math can be "
         "*slower*); the int8 dynamic row runs real int8 matrix kernels (torch.ao), and its file keeps torch's "

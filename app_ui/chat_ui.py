@@ -11,7 +11,7 @@ import streamlit as st
 
 from app_ui.learn_ui import term_help
 from slm_lib import settings
-from slm_lib.catalog.charts import label_positions
+from slm_lib.chart_labels import label_positions
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
 from slm_lib.safe_text import neutralize

@@ -1,7 +1,9 @@
 """Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
 
 Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
-recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing.
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The work itself
+(pruning, sweeps, quantizing, measuring) and the figures are ``slm_lib``'s; this module adds the shared teacher,
+caching, progress bars and the cost table.
 """
 
 from __future__ import annotations
@@ -10,30 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
 from app_ui.learn_ui import column_help
-from slm_lib.catalog.charts import label_positions
-from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
-from slm_lib.compress.quantize import (
-    LAB_SCHEMES,
-    QuantizeConfig,
-    QuantSpec,
-    quantize_model,
-    quantize_scheme,
-    quantize_tensor,
-)
-from slm_lib.tiny import LAB_EVAL, TinyLM, evaluate, measure_latency, param_count
+from slm_lib.compress.charts import histogram_figure, mask_figure
+from slm_lib.compress.prune import PruneConfig, SweepPoint, prunable_linears, prune, sparsity_sweep
+from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
+from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantizeResult, quantize_model, quantize_scheme
+from slm_lib.tiny import LAB_EVAL, Measurement, TinyLM, measure_model, param_count
 
 __all__ = [
     "EVAL",
     "LATENCY",
     "SWEEP",
-    "Measured",
     "PruneView",
     "RowView",
     "SchemeRow",
@@ -41,19 +35,14 @@ __all__ = [
     "cost_table",
     "custom_scheme",
     "finished_runs",
-    "histogram_figure",
     "lab_teacher",
     "layer_names",
-    "mask_figure",
     "prune_result_view",
     "prune_view",
     "quant_row",
-    "row_figure",
-    "scheme_figure",
     "scheme_frame",
     "scheme_table",
     "sweep",
-    "sweep_figure",
     "teacher_or_fail",
 ]
 
@@ -82,16 +71,8 @@ def layer_names() -> list[str]:
     return list(prunable_linears(teacher_or_fail(), ("head",)))
 
 
-@dataclass(frozen=True)
-class Measured:
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-
-
-def _measure(model: torch.nn.Module) -> Measured:
-    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
-    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
+def _measure(model: torch.nn.Module) -> Measurement:
+    return measure_model(model, EVAL, **LATENCY)  # type: ignore[arg-type]
 
 
 @st.cache_resource
@@ -111,8 +92,8 @@ class PruneView:
     nonzero_params: int
     dense_bytes: int
     sparse_bytes: int
-    pruned: Measured
-    teacher: Measured
+    pruned: Measurement
+    teacher: Measurement
     teacher_params: int
     recover_losses: tuple[float, ...]
     recover_seconds: float
@@ -165,25 +146,21 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def sweep(method: str) -> pd.DataFrame:
+def sweep(method: str) -> tuple[SweepPoint, ...]:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
-    teacher = lab_teacher()
-    levels = (0.0, 0.5) if method == "2:4" else SWEEP
     slot = st.empty()
     bar = slot.progress(0.0, text=f"Sweeping {method} pruning…")
-    rows = []
-    for i, level in enumerate(levels):
-        config = PruneConfig("magnitude" if level == 0 else method, level)
-        result = prune(teacher, config)
-        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
-        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
-        bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
+
+    def progress(point: SweepPoint, done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Sparsity {point.sparsity:.0%}: accuracy {point.accuracy:.3f}")
+
+    points = sparsity_sweep(lab_teacher(), method, SWEEP, EVAL, on_point=progress)
     slot.empty()
-    return pd.DataFrame(rows)
+    return points
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
-    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measured) -> dict[str, object]:
+    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measurement) -> dict[str, object]:
         return {
             "model": name,
             "parameters": f"{params:,}",
@@ -192,7 +169,7 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "sparse-encoded bytes": f"{sparse / 1000:,.0f} KB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
-            "latency (ms/char)": f"{m.latency_ms:.2f}",
+            "latency (ms/char)": f"{m.ms_per_token:.2f}",
         }
 
     t_bytes = view.teacher_params * 4
@@ -241,8 +218,8 @@ def prune_result_view(view: PruneView, method_label: str, rounding: str | None) 
     )
     c.metric(
         "Latency (ms/char)",
-        f"{view.pruned.latency_ms:.2f}",
-        _delta(view.pruned.latency_ms - view.teacher.latency_ms, "{:+.2f}"),
+        f"{view.pruned.ms_per_token:.2f}",
+        _delta(view.pruned.ms_per_token - view.teacher.ms_per_token, "{:+.2f}"),
         delta_color="inverse",
         help="Median time per generated character on this shared CPU; small gaps are noise.",
     )
@@ -263,55 +240,13 @@ def prune_result_view(view: PruneView, method_label: str, rounding: str | None) 
     st.subheader("Weights before and after")
     layer = st.selectbox("Weight matrix", layer_names(), index=2, key="prune.layer")
     h, m = st.columns(2)
-    h.plotly_chart(histogram_figure(view, layer), key="prune.hist")
+    h.plotly_chart(histogram_figure(view.before[layer], view.after[layer]), key="prune.hist")
     h.caption(f"{int((view.after[layer] == 0).sum()):,} weights are exactly zero after pruning (not drawn).")
-    m.plotly_chart(mask_figure(view, layer), key="prune.mask")
+    m.plotly_chart(mask_figure(view.masks[layer]), key="prune.mask")
     m.caption(
         "Mask: blue = kept, red = pruned. Zoom in to see the 2:4 pattern; structured pruning cuts whole rows or "
         "columns."
     )
-
-
-def histogram_figure(view: PruneView, layer: str) -> go.Figure:
-    before, after = view.before[layer].ravel(), view.after[layer].ravel()
-    fig = go.Figure()
-    fig.add_histogram(x=before, name="before", nbinsx=80, opacity=0.6)
-    fig.add_histogram(x=after[after != 0], name="after (nonzero only)", nbinsx=80, opacity=0.6)
-    fig.update_layout(
-        barmode="overlay", xaxis_title="weight value", yaxis_title="count", height=320, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def mask_figure(view: PruneView, layer: str) -> go.Figure:
-    mask = view.masks[layer]
-    fig = go.Figure(
-        go.Heatmap(
-            z=mask.astype(np.int8),
-            colorscale=[[0, "#d62728"], [1, "#1f77b4"]],
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        xaxis_title="input", yaxis_title="output", yaxis_autorange="reversed", height=360, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def sweep_figure(frame: pd.DataFrame, method: str, teacher_accuracy: float) -> go.Figure:
-    # 2:4 has only two points (dense and 50%): a line between them would invent the levels in between
-    mode = "markers" if len(frame) < 3 else "lines+markers"
-    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode=mode, name=method, marker={"size": 10}))
-    fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
-    fig.update_layout(
-        xaxis_title="sparsity",
-        yaxis_title="held-out accuracy",
-        xaxis_tickformat=".0%",
-        height=320,
-        margin={"t": 30, "b": 10},
-    )
-    return fig
 
 
 # ------------------------------------------------------------------------------------------ quantization
@@ -322,8 +257,7 @@ class RowView:
     original: np.ndarray
     quantized: np.ndarray
     steps: np.ndarray  # each element's grid step (scale)
-    grid_x: list[float | None]  # horizontal segments: one per grid level per group (None separates them)
-    grid_y: list[float | None]
+    grids: tuple[tuple[int, int, tuple[float, ...]], ...]  # (first column, end column, levels) per group drawn
     layer_bytes: int
     layer_fp32_bytes: int
     levels: int
@@ -335,50 +269,19 @@ def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, lay
     weight = dict(lab_teacher().named_modules())[layer].weight.detach().cpu()
     qt = quantize_tensor(weight, spec)
     back, steps = qt.dequantize()[row], qt.element_scales()[row]
-    n_cols = weight.shape[1]
-    if granularity == "tensor":
-        groups = [(0, 0, n_cols)]  # (group index, first column, end column)
-    elif granularity == "channel":
-        groups = [(row, 0, n_cols)]
-    else:
-        per_row = -(-n_cols // group_size)
-        groups = [(row * per_row + g, g * group_size, min(n_cols, (g + 1) * group_size)) for g in range(per_row)]
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    if len(qt.grid(0)) <= 32:  # finer grids are drawn as a blur: skip them
-        for g, start, end in groups:
-            for level in qt.grid(g).tolist():
-                xs += [start - 0.5, end - 0.5, None]
-                ys += [level, level, None]
+    levels = len(qt.grid(0))
+    grids = ()
+    if levels <= 32:  # finer grids are drawn as a blur: skip them
+        grids = tuple((start, end, tuple(qt.grid(g).tolist())) for g, start, end in group_spans(qt, row))
     return RowView(
         original=weight[row].numpy(),
         quantized=back.numpy(),
         steps=steps.numpy(),
-        grid_x=xs,
-        grid_y=ys,
+        grids=grids,
         layer_bytes=qt.nbytes,
         layer_fp32_bytes=weight.numel() * 4,
-        levels=len(qt.grid(0)),
+        levels=levels,
     )
-
-
-def row_figure(view: RowView) -> tuple[go.Figure, go.Figure]:
-    """Left: the row's weights and the grid they snap to. Right: error in units of the grid step."""
-    x = np.arange(len(view.original))
-    fig = go.Figure()
-    if view.grid_x:
-        fig.add_scatter(
-            x=view.grid_x, y=view.grid_y, mode="lines", name="grid", line={"color": "lightgray", "width": 1}
-        )
-    fig.add_scatter(x=x, y=view.original, mode="markers", name="original", marker={"size": 5})
-    fig.add_scatter(x=x, y=view.quantized, mode="markers", name="quantized", marker={"size": 5, "symbol": "x"})
-    fig.update_layout(xaxis_title="input index", yaxis_title="weight", height=340, margin={"t": 30, "b": 10})
-    errors = (view.quantized - view.original) / view.steps
-    err = go.Figure(go.Histogram(x=errors, nbinsx=40))
-    err.update_layout(
-        xaxis_title="error / grid step (always within ±0.5)", yaxis_title="count", height=340, margin={"t": 30, "b": 10}
-    )
-    return fig, err
 
 
 @dataclass(frozen=True)
@@ -393,26 +296,18 @@ class SchemeRow:
     compute: str
 
 
-def _row(name: str, result: object, compute: str) -> SchemeRow:
-    m = _measure(result.model)  # type: ignore[attr-defined]
+def _row(name: str, result: QuantizeResult) -> SchemeRow:
+    m = _measure(result.model)
     return SchemeRow(
         name,
         result.bits,
         result.stored_bytes,
-        result.compression,  # type: ignore[attr-defined]
+        result.compression,
         m.accuracy,
         m.perplexity,
-        m.latency_ms,
-        compute,
+        m.ms_per_token,
+        result.compute,
     )
-
-
-def _compute_note(name: str, simulated: bool) -> str:
-    if simulated:
-        return "fake-quantized: dequantized to float for compute, so no speed-up"
-    if name == "int8 dynamic (torch.ao)":
-        return "real int8 kernels (CPU)"
-    return f"real {name} storage and compute"
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -424,7 +319,7 @@ def scheme_table() -> list[SchemeRow]:
     rows = []
     for i, name in enumerate(LAB_SCHEMES):
         result = quantize_scheme(teacher, name)
-        rows.append(_row(name, result, _compute_note(name, result.simulated)))
+        rows.append(_row(name, result))
         bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
     slot.empty()
     finished_runs().add(("quant.table",))
@@ -435,7 +330,7 @@ def scheme_table() -> list[SchemeRow]:
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     spec = QuantSpec(bits, symmetric, granularity, group_size)
     result = quantize_model(lab_teacher(), QuantizeConfig(spec))
-    row = _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
+    row = _row(f"your setting: {spec.label}", result)
     finished_runs().add(("quant.custom", bits, symmetric, granularity, group_size))
     return row
 
@@ -463,26 +358,3 @@ def scheme_frame(rows: list[SchemeRow]) -> tuple[pd.DataFrame, dict[str, object]
         "latency ms/char": number(format="%.2f"),
     }
     return table, column_help(table.columns, config)
-
-
-def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
-    xs, ys, names = [r.stored_bytes / 1000 for r in rows], [r.accuracy for r in rows], [r.scheme for r in rows]
-    fig = go.Figure(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            text=names,
-            mode="markers+text",
-            textposition=label_positions(xs, ys, names, log_x=True),
-            marker={"size": 10},
-            hovertemplate="<b>%{text}</b><br>%{x:,.1f} KB<br>accuracy %{y:.3f}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        xaxis_title="stored KB (packed, incl. scales and zero points)",
-        yaxis_title="held-out accuracy",
-        xaxis_type="log",
-        height=380,
-        margin={"t": 30, "b": 10},
-    )
-    return fig

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import fail
-from app_ui.lab_ui import config_key, distill_table, loss_chart, result_store, teacher_model, training_slot
+from app_ui.lab_ui import config_key, distill_table, result_store, teacher_model, training_slot
 from app_ui.learn_ui import column_help, guide, term_help
+from slm_lib.compress.charts import loss_chart
 from slm_lib.compress.distill import DistillConfig, DistillProgress, DistillResult, distill
 from slm_lib.learn import distill_verdict, latency_note, samples_note
 from slm_lib.tiny import TinyLM, generate, load_corpus

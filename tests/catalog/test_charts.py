@@ -64,7 +64,7 @@ def test_memory_breakdown_stacks_the_estimate():
 
 
 def test_mmlu_chart_labels_do_not_overlap():
-    from slm_lib.catalog.charts import label_overlaps, label_positions
+    from slm_lib.chart_labels import label_overlaps, label_positions
 
     fig = params_vs_mmlu_figure(CARDS)
     xs, ys, names = ([v for t in fig.data for v in getattr(t, axis)] for axis in ("x", "y", "text"))
@@ -75,7 +75,7 @@ def test_mmlu_chart_labels_do_not_overlap():
 
 
 def test_label_positions_separate_points_that_sit_together():
-    from slm_lib.catalog.charts import label_overlaps, label_positions
+    from slm_lib.chart_labels import label_overlaps, label_positions
 
     xs, ys, names = [1.0, 1.0, 1.0, 9.0], [5.0, 5.05, 4.95, 1.0], ["int4 g32", "int3 g32", "int8 pc", "fp32"]
     spots = label_positions(xs, ys, names)
