@@ -7,7 +7,7 @@ import streamlit as st
 from app_ui import eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
-from slm_lib.eval.config import RunConfig, parse_temperatures
+from slm_lib.eval.config import RunConfig, model_label, parse_temperatures
 from slm_lib.eval.leaderboard import leaderboard
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE
 from slm_lib.eval.questions import categories, filter_categories
@@ -37,7 +37,16 @@ st.header("New run")
 choices, notes = eval_ui.model_choices(host)
 for note in notes:
     st.caption(f"Unavailable: {note}")
-models = st.multiselect("Models", choices, key="eval.models", placeholder="Choose one or more models")
+kept = [m for m in st.session_state.get("eval.models", []) if m not in choices]
+if kept:  # a model picked before (e.g. from an Ollama server that is gone) stays, and says so
+    st.caption("Not available now: " + ", ".join(map(model_label, kept)) + ". Its answers would be errors.")
+models = st.multiselect(
+    "Models",
+    [*choices, *kept],
+    key="eval.models",
+    format_func=model_label,
+    placeholder="Choose one or more models",
+)
 picked = eval_ui.question_picker()
 with st.expander("Prompt and options"):
     template = st.text_area("Prompt template ({question} is replaced)", DEFAULT_TEMPLATE, key="eval.template")

@@ -7,10 +7,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from app_ui.learn_ui import column_help
 from app_ui.loaders import get_embedded_backend, get_ollama_backend
 from slm_lib import settings
+from slm_lib.chart_labels import label_positions
 from slm_lib.chat import Backend, BackendError
-from slm_lib.eval.config import split_model_id
+from slm_lib.eval.config import model_label, split_model_id
 from slm_lib.eval.export import notebook_bytes, results_csv, results_json
 from slm_lib.eval.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
@@ -132,7 +134,7 @@ def _live_body(store: RunStore) -> None:
         with st.container(border=True):
             st.markdown(
                 f"**Run #{record.id}** is {record.status} at {done} of {total} answers "
-                f"({', '.join(record.config.models)})."
+                f"({', '.join(map(model_label, record.config.models))})."
             )
             if run is not None and run.error:
                 st.error(f"The run stopped: {neutralize(run.error).text}")
@@ -154,16 +156,22 @@ def live_panel(store: RunStore) -> None:
     st.fragment(_live_body, run_every=run_every)(store)
 
 
-def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
+def _fmt(value: float | None, spec: str, missing: str = "–") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def _board_frame(board: list[ModelScore], repeats: int) -> pd.DataFrame:
+    """Display-ready leaderboard rows: labels instead of ids, rounded numbers, words instead of None."""
+    no_spread = "needs 2+ repeats" if repeats < 2 else "–"
     return pd.DataFrame(
         [
             {
-                "model": s.model,
-                "mean similarity": s.mean_similarity,
-                "tokens/s": s.tokens_per_second,
-                "latency p50 (s)": s.latency_p50,
-                "latency p95 (s)": s.latency_p95,
-                "stability (spread)": s.stability,
+                "model": model_label(s.model),
+                "mean similarity": _fmt(s.mean_similarity, ".3f"),
+                "tokens/s": _fmt(s.tokens_per_second, ".1f"),
+                "latency p50 (s)": _fmt(s.latency_p50, ".2f"),
+                "latency p95 (s)": _fmt(s.latency_p95, ".2f"),
+                "stability (spread)": _fmt(s.stability, ".3f", no_spread),
                 "errors": s.errors,
                 "answers": s.answers,
             }
@@ -185,7 +193,8 @@ def results_view(store: RunStore, run_id: int) -> None:
         st.info("No answers yet.")
         return
     board = leaderboard(rows)
-    st.dataframe(_board_frame(board), hide_index=True, key=f"eval.board.{run_id}")
+    frame = _board_frame(board, cfg.repeats)
+    st.dataframe(frame, hide_index=True, key=f"eval.board.{run_id}", column_config=column_help(frame.columns))
     st.caption(
         "Mean cosine similarity of complete answers to the references (all-MiniLM-L6-v2); stability is "
         "the spread (std) of similarity across repeats: lower is steadier. It barely sees negation."
@@ -193,7 +202,9 @@ def results_view(store: RunStore, run_id: int) -> None:
     matrix = category_matrix(board)
     left, right = st.columns(2)
     heat = px.imshow(
-        pd.DataFrame(matrix.values, index=matrix.models, columns=matrix.categories, dtype=float),
+        pd.DataFrame(
+            matrix.values, index=[model_label(m) for m in matrix.models], columns=matrix.categories, dtype=float
+        ),
         zmin=0,
         zmax=1,
         color_continuous_scale="Viridis",
@@ -203,13 +214,11 @@ def results_view(store: RunStore, run_id: int) -> None:
     )
     left.plotly_chart(heat, key=f"eval.heat.{run_id}")
     speed = [s for s in board if s.tokens_per_second and s.mean_similarity is not None]
+    xs, ys = [s.tokens_per_second for s in speed], [s.mean_similarity for s in speed]
+    names = [model_label(s.model) for s in speed]
     scatter = go.Figure(
         go.Scatter(
-            x=[s.tokens_per_second for s in speed],
-            y=[s.mean_similarity for s in speed],
-            text=[s.model for s in speed],
-            mode="markers+text",
-            textposition="top center",
+            x=xs, y=ys, text=names, mode="markers+text", textposition=label_positions(xs, ys, names, size=(560, 380))
         )
     )
     scatter.update_layout(title="Quality vs speed", xaxis_title="tokens/s", yaxis_title="mean similarity")
@@ -244,7 +253,7 @@ def results_view(store: RunStore, run_id: int) -> None:
             pd.DataFrame(
                 [
                     {
-                        "model": r.model,
+                        "model": model_label(r.model),
                         "category": r.category,
                         "question": r.question,
                         "T": r.temperature,
@@ -266,7 +275,7 @@ def results_view(store: RunStore, run_id: int) -> None:
         shown = [r for r in rows if r.question == question and r.repeat == 0 and r.temperature == cfg.sweep[0]]
         for col, r in zip(st.columns(max(1, min(len(shown), 3))) * len(shown), shown, strict=False):
             score = "–" if r.score is None else f"{r.score:.2f}"
-            col.markdown(f"**{r.model}** · similarity {score}")
+            col.markdown(f"**{model_label(r.model)}** · similarity {score}")
             col.markdown(neutralize(r.answer).text)  # model output is untrusted: no HTML, links or images
             if r.error:
                 col.error(neutralize(r.error).text)
@@ -293,7 +302,8 @@ def _label(store: RunStore, run_id: int) -> str:
     r = store.get_run(run_id)
     cfg = r.config
     # Stable text (no status): a selectbox keeps its choice by label across reruns.
-    return f"#{r.id} · {r.created[:16].replace('T', ' ')} · {', '.join(cfg.models)} · {len(cfg.questions)} questions"
+    models = ", ".join(map(model_label, cfg.models))
+    return f"#{r.id} · {r.created[:16].replace('T', ' ')} · {models} · {len(cfg.questions)} questions"
 
 
 def history_view(store: RunStore) -> None:
@@ -309,7 +319,7 @@ def history_view(store: RunStore) -> None:
                     "run": r.id,
                     "created": r.created,
                     "status": r.status,
-                    "models": ", ".join(r.config.models),
+                    "models": ", ".join(map(model_label, r.config.models)),
                     "question set": r.config.question_set,
                     "questions": len(r.config.questions),
                     "repeats": r.config.repeats,
