@@ -14,6 +14,7 @@ from app_ui.catalog_ui import (
     short_facts,
     sync_query,
 )
+from app_ui.learn_ui import term_help
 from slm_lib import catalog
 from slm_lib.catalog.cards import get_card
 from slm_lib.catalog.memory import QUANTS, estimate_memory
@@ -78,10 +79,26 @@ with st.sidebar:
     st.subheader("Filters")
     lo = st.select_slider("Smallest size (billion parameters)", STEPS, key="gallery.pmin")
     hi = st.select_slider("Largest size (billion parameters)", STEPS, key="gallery.pmax")
-    fit_gb = st.number_input("Fits in (GB, 0 = any)", min_value=0.0, max_value=10_000.0, step=1.0, key="gallery.fit_gb")
+    fit_gb = st.number_input(
+        "Fits in (GB, 0 = any)",
+        min_value=0.0,
+        max_value=10_000.0,
+        step=1.0,
+        key="gallery.fit_gb",
+        help=term_help(
+            "GB", "KV cache", text="Weights plus KV cache plus a 10% allowance must fit in this much memory."
+        ),
+    )
     quant = quant_picker("gallery.quant")
     ctx = int(
-        st.number_input("Context you need (tokens)", min_value=1, max_value=1_000_000, step=1024, key="gallery.ctx")
+        st.number_input(
+            "Context you need (tokens)",
+            min_value=1,
+            max_value=1_000_000,
+            step=1024,
+            key="gallery.ctx",
+            help=term_help("Context length", "KV cache"),
+        )
     )
     kinds = st.multiselect("License", opts["license_kinds"], key="gallery.license")
     mods = st.multiselect("Accepts", opts["modalities"], key="gallery.modality")

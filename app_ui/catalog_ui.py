@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import fail
+from app_ui.learn_ui import column_help, term_help
 from app_ui.url_state import QuerySpec, choice, csv_list, init_from_query, sync_query
 from slm_lib.catalog.cards import NOT_PUBLISHED, CatalogError, ModelCard, license_kind, load_models
 from slm_lib.catalog.charts import memory_breakdown_figure
@@ -113,7 +114,11 @@ def quant_picker(key: str, default: str = "q4_K_M") -> str:
     if key not in st.session_state:
         st.session_state[key] = default
     name = st.selectbox(
-        "Quantization", names, key=key, format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)"
+        "Quantization",
+        names,
+        key=key,
+        format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)",
+        help=term_help("Quantization", "q4_K_M", "bits per weight"),
     )
     st.caption(QUANTS[name].plain)
     return name
@@ -168,11 +173,14 @@ def model_card_view(card: ModelCard, key: str) -> None:
             value=min(4096, ceiling),
             step=1024,
             key=f"{key}.ctx",
+            help=term_help("Context length", "KV cache"),
         )
     )
     rows = memory_table(card, ctx)
+    columns = ["quantization", "bits/weight", "weights GB", "KV cache GB", "total GB", "what it means"]
     st.dataframe(
-        pd.DataFrame(
+        column_config=column_help(columns),
+        data=pd.DataFrame(
             [
                 {
                     "quantization": name,
