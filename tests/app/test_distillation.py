@@ -82,3 +82,17 @@ def test_lesson_link_sets_the_widgets_and_shows_a_run_the_server_has(trained):
     at.slider(key="distill.alpha").set_value(0.9).run()
     assert "distill.result" in at.session_state  # the trained fixture's run, found for these settings
     assert at.dataframe
+
+
+def test_a_timing_gap_between_same_size_students_is_called_noise(trained):
+    from dataclasses import replace
+
+    first = trained.session_state["distill.result"]
+    slow = replace(first.baseline, ms_per_token=1.4 * first.distilled.ms_per_token)  # 0.93 vs 0.69 ms, as seen
+    try:
+        trained.session_state["distill.result"] = replace(first, baseline=slow)
+        trained.run()
+        assert not trained.exception, [e.value for e in trained.exception]
+        assert any("timing noise on a shared CPU" in c.value for c in trained.caption)
+    finally:
+        trained.session_state["distill.result"] = first

@@ -14,6 +14,7 @@ from slm_lib.backends.ollama import OllamaBackend
 from slm_lib.chat import ChatResult, ChatStats
 from slm_lib.eval.config import RunConfig
 from slm_lib.eval.questions import load_question_set
+from tests.app import scatter_labels_apart
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "evaluation.py")
@@ -125,6 +126,7 @@ def test_a_full_run_fills_the_leaderboard_with_one_model_failing(page):
     assert by_model.loc["llama3.2:1b (Ollama)", "errors"] == 0 and by_model.loc["tiny-double (on board)", "errors"] == 0
     assert by_model.loc["tiny-double (on board)", "tokens/s"] == "80.0"  # formatted, not raw floats
     assert by_model.loc["qwen2:1.5b (Ollama)", "mean similarity"] == "–"  # no scored answer: a dash, not None
+    assert scatter_labels_apart(page, "Quality vs speed")
     assert all(len(v.split(".")[-1]) == 3 for v in board["stability (spread)"] if v != "–")
     assert {b.label for b in page.download_button} == {
         "Answers (CSV)",

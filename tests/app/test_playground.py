@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests import fake_ollama_fixture
+from tests.app import scatter_labels_apart
 from tests.fake_ollama import HYPOTENUSE
 
 fake_ollama = fake_ollama_fixture.fake_ollama  # the loopback fake Ollama fixture
@@ -69,6 +70,7 @@ def test_full_comparison_streams_stats_and_scores(fake_ollama):
     assert llama > qwen  # the Pythagoras answer is closer to the reference than the vague one
     assert "negation" in stats
     assert len(at.get("plotly_chart")) == 2  # pairwise heatmap + quality-vs-speed scatter
+    assert scatter_labels_apart(at, "Quality vs speed")
     sent = chat_requests(fake_ollama)
     assert [b["model"] for b in sent] == ["llama3.2:1b", "qwen2:1.5b"]
     assert sent[0]["messages"][-1]["content"].endswith("Answer: Let's think step by step.")

@@ -117,6 +117,7 @@ def test_two_four_sweep_is_drawn_as_points():
 
     trace = json.loads(chart.proto.spec)["data"][0]
     assert trace["mode"] == "markers" and len(trace["x"]) == 2
+    assert not at.get("progress")  # the sweep's progress bar is gone once it is drawn
 
 
 def test_lesson_link_sets_the_widgets_and_reports_bad_values():
