@@ -77,7 +77,7 @@ c3, c4, c5 = st.columns(3)
 temperature = c3.slider("Temperature T", 0.5, 10.0, step=0.5, key="distill.temperature", help=term_help("Temperature"))
 alpha = c4.slider("alpha (share of the soft loss)", 0.0, 1.0, step=0.05, key="distill.alpha", help=term_help("alpha"))
 steps = c5.slider("Steps", 10, MAX_STEPS, step=10, key="distill.steps", help="Training steps for each student.")
-sync_query(SPECS)
+sync_query(SPECS, share="distillation")
 
 
 @st.cache_data

@@ -72,7 +72,7 @@ steps = right.slider(
     disabled=not recover,
     help=term_help("Recovery steps", text="About 0.25 s per step on 2 idle CPU cores."),
 )
-sync_query(SPECS)
+sync_query(SPECS, share="pruning")
 current = (method, 0.5 if method == "2:4" else sparsity, steps if recover else 0)
 if "prune.config" not in st.session_state and current in finished_runs():
     st.session_state["prune.config"] = current  # a lesson link whose result this server already has

@@ -58,7 +58,7 @@ layer = left.selectbox("Weight matrix", LAYERS, key="quant.layer")
 n_rows = dict(teacher.named_modules())[layer].weight.shape[0]
 st.session_state["quant.row"] = min(st.session_state["quant.row"], n_rows - 1)  # a link's row may not exist here
 row = right.number_input("Row (output channel)", 0, n_rows - 1, key="quant.row")
-sync_query(SPECS)
+sync_query(SPECS, share="quantization")
 
 view = quant_row(bits, symmetric, granularity, group_size, layer, int(row))
 st.subheader("One weight row, before and after")

@@ -62,7 +62,7 @@ chosen = st.multiselect(
     help="Each variant takes about a minute to build and measure on 2 CPU cores; results are cached on disk. "
     "Start with float (the baseline every ΔPPL needs) and one or two others.",
 )
-sync_query(SPECS)
+sync_query(SPECS, share="real_slm")
 cols = st.columns(2)
 run = cols[0].button("Measure", type="primary", key="real_slm.run")
 cols[1].button("Stop", key="real_slm.stop", help="Stops after the step in progress; finished rows stay cached.")

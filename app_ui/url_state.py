@@ -130,8 +130,11 @@ def init_from_query(specs: dict[str, QuerySpec]) -> list[str]:
     return notes
 
 
-def sync_query(specs: dict[str, QuerySpec]) -> None:
-    """Write the current widget values back into the URL (defaults are left out to keep links short)."""
+def sync_query(specs: dict[str, QuerySpec], share: str | None = None) -> None:
+    """Write the current widget values back into the URL (defaults are left out to keep links short).
+
+    With ``share`` (the page's URL path), a caption shows the lesson link a teacher can send.
+    """
     for key, spec in specs.items():
         value = st.session_state.get(key, spec.default)
         if value == spec.default:
@@ -139,6 +142,14 @@ def sync_query(specs: dict[str, QuerySpec]) -> None:
                 del st.query_params[spec.param]
         else:
             st.query_params[spec.param] = spec.dump(value)
+    if share is not None:
+        link = lesson_link(specs, share)
+        st.caption(
+            f"Lesson link for these settings: `{link}` after this app's address (the address bar holds it too); "
+            "opening it reopens this lab as you see it, with the result if this server has run it.",
+            help="Only values that differ from the defaults are in the link; a bad value falls back to its "
+            "default with a note.",
+        )
 
 
 def url_notes(notes: list[str]) -> None:

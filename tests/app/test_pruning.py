@@ -130,6 +130,9 @@ def test_lesson_link_sets_the_widgets_and_reports_bad_values():
     assert at.slider(key="prune.steps").value == 45
     assert at.toggle(key="prune.recover").value is True  # the bad value fell back to the default
     assert "recover = “banana” must be 1 or 0" in at.warning[0].value
+    assert any("`pruning?method=structured&sparsity=0.7&steps=45`" in c.value for c in at.caption)  # to share
+    at.slider(key="prune.sparsity").set_value(0.5).run()  # back to the default: the link gets shorter
+    assert any("`pruning?method=structured&steps=45`" in c.value for c in at.caption)
 
 
 def test_lesson_link_shows_a_result_this_server_already_has():
