@@ -9,6 +9,7 @@ from app_ui.learn_ui import quiz, term_help
 from app_ui.loaders import get_embedded_backend
 from app_ui.slm_ui import answers_view, variant_tables
 from app_ui.url_state import QuerySpec, csv_list, init_from_query, sync_query, url_notes
+from slm_lib import settings
 from slm_lib.chat import BackendError, ChatOptions
 from slm_lib.learn import load_quiz
 from slm_lib.learn.quiz import variant_question
@@ -34,6 +35,8 @@ try:
     smollm.gguf_path()
 except smollm.ModelMissing as exc:
     fail(str(exc), smollm.INSTALL_FIX)
+if notice := settings.cache_notice():  # a read-only cache: a temporary one is used instead
+    st.warning(notice)
 
 with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
     for option in smollm.hub_options():
@@ -110,7 +113,7 @@ if st.button("Generate", key="real_slm.generate"):
             for _ in stream:
                 live.text(stream.text)
             live.markdown(neutralize(stream.text).text or "*(no text)*")
-    except BackendError as exc:
+    except (BackendError, OSError, ValueError) as exc:
         fail(str(exc), "Shorten the prompt, pick another model or try again in a moment.")
     if stream.stats:
         s = stream.stats

@@ -55,6 +55,9 @@ if view == "Numbers":
     st.caption("Hover a point for its source and date. " + charts.params_vs_mmlu_caption(cards))
     st.subheader("Memory to hold the weights")
     st.plotly_chart(charts.weights_memory_figure(cards), key="vs.chart.memory")
-    st.caption("Parameters x bits per weight (computed). The KV cache and runtime come on top: see the gallery.")
+    st.caption(
+        "Parameters x bits per weight (computed; every expert of a mixture-of-experts model counts). The KV cache "
+        "and runtime come on top: see the gallery."
+    )
 
 quiz("vs", [Question(q.question, q.options, q.answer, q.explanation) for q in data.quiz], "Check yourself")

@@ -15,6 +15,7 @@ Example (a lab page)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "keep_widget_state",
     "lesson_link",
     "number",
+    "number_in",
     "sync_query",
     "url_notes",
 ]
@@ -75,6 +77,18 @@ def number(lo: float, hi: float, step: float | None = None) -> Callable[[str], f
         if step:
             value = round(lo + round((value - lo) / step) * step, 10)
         return value
+
+    return parse
+
+
+def number_in(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
+    """A URL parser for a number widget: finite, whole when ``kind`` is int, within its bounds (ValueError else)."""
+
+    def parse(raw: str) -> Any:  # noqa: ANN401 - int or float, as the widget holds
+        value = float(raw)
+        if not math.isfinite(value) or not low <= value <= high or (kind is int and not value.is_integer()):
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return kind(value)
 
     return parse
 

@@ -42,7 +42,7 @@ def model_label(model_id: str) -> str:
         'llama3.2:1b (Ollama)'
     """
     kind, sep, name = model_id.partition(":")
-    if not sep or not name:
+    if not sep or not name or kind not in BACKEND_LABELS:  # endpoint models read as their id, as in the pickers
         return model_id
     return f"{name} ({BACKEND_LABELS.get(kind, kind)})"
 

@@ -25,3 +25,24 @@ def scatter_labels_apart(at, title: str) -> bool:  # noqa: ANN001 - an AppTest
     xs, ys, spots = values(trace["x"]), values(trace["y"]), trace["textposition"]
     assert isinstance(spots, list) and len(spots) == len(xs) >= 2, spots
     return label_overlaps(xs, ys, values(trace["text"]), spots) == 0
+
+
+def settle(at, timeout: float = 60.0):
+    """Run ``at`` until no background check is pending (pages show "Still checking…" meanwhile)."""
+    import time
+
+    from app_ui.loaders import get_checks
+
+    at.run()
+    deadline = time.monotonic() + timeout
+    while any("Still checking" in str(i.value) for i in at.info):
+        assert get_checks().wait(max(0.0, deadline - time.monotonic())), "a background check did not finish"
+        at.run()
+    return at
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown from ``slm_lib.safe_text`` as it reads on the page (backslash escapes removed)."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app import ROOT
+from tests.app import ROOT, unescaped
 
 PAGE = str(ROOT / "app_pages" / "distillation.py")
 
@@ -78,7 +78,7 @@ def test_lesson_link_sets_the_widgets_and_shows_a_run_the_server_has(trained):
     assert at.selectbox(key="distill.preset").value == "half"
     assert at.slider(key="distill.steps").value == 10
     assert at.slider(key="distill.alpha").value == 0.9  # out of range: the default, with a note
-    assert "alpha = “2.5” must be between 0 and 1" in at.warning[0].value
+    assert "alpha = “2.5” must be between 0 and 1" in unescaped(at.warning[0].value)
     at.slider(key="distill.alpha").set_value(0.9).run()
     assert "distill.result" in at.session_state  # the trained fixture's run, found for these settings
     assert at.dataframe

@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from slm_lib.learn.glossary import load_glossary
-from tests.app import HOME
+from tests.app import HOME, unescaped
 
 
 def open_glossary(**query) -> AppTest:
@@ -36,8 +36,8 @@ def test_a_term_link_opens_that_term_first():
 
 def test_an_unknown_or_hostile_term_value_is_reported_as_text():
     at = open_glossary(term="<script>alert(1)</script>")
-    warning = at.warning[0].value
-    assert "could not be used" in warning and "<script>" not in warning
+    raw = at.warning[0].value
+    assert "could not be used" in unescaped(raw) and "<script>" not in raw  # escaped: shown as text, never HTML
     assert len(at.expander) == len(load_glossary().terms)  # falls back to the whole list
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_ui import compress_ui
 from slm_lib.tiny import EvalConfig
+from tests.app import unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "pruning.py")
 
@@ -104,7 +105,7 @@ def test_moving_a_slider_marks_the_result_stale():
     at = _prune(run_page(), "magnitude", 0.5)
     assert not at.warning
     at.slider(key="prune.sparsity").set_value(0.7).run()
-    assert "You have changed the settings" in at.warning[0].value
+    assert "You have changed the settings" in unescaped(at.warning[0].value)
     at.button(key="prune.run").click().run()
     assert not at.warning
 
@@ -129,7 +130,7 @@ def test_lesson_link_sets_the_widgets_and_reports_bad_values():
     assert at.slider(key="prune.sparsity").value == 0.7
     assert at.slider(key="prune.steps").value == 45
     assert at.toggle(key="prune.recover").value is True  # the bad value fell back to the default
-    assert "recover = “banana” must be 1 or 0" in at.warning[0].value
+    assert "recover = “banana” must be 1 or 0" in unescaped(at.warning[0].value)
     assert any("`pruning?method=structured&sparsity=0.7&steps=45`" in c.value for c in at.caption)  # to share
     at.slider(key="prune.sparsity").set_value(0.5).run()  # back to the default: the link gets shorter
     assert any("`pruning?method=structured&steps=45`" in c.value for c in at.caption)

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from app_ui import compress_ui
 from slm_lib.compress.quantize import LAB_SCHEMES
 from slm_lib.tiny import EvalConfig
+from tests.app import unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "quantization.py")
 
@@ -76,6 +77,6 @@ def test_lesson_link_sets_the_widgets_and_reports_bad_values():
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="quant.bits").value == 3
     assert at.selectbox(key="quant.granularity").value == "channel"
-    warning = at.warning[0].value
+    warning = unescaped(at.warning[0].value)
     assert "layer = “no.such.layer”" in warning and "row = “99999”" in warning
     assert at.query_params["bits"] == "3"

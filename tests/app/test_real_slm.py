@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from slm_lib.smollm import compress as slm_compress
 from slm_lib.smollm import loader as smollm
+from tests.app import unescaped
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "real_slm.py")
 
@@ -114,4 +115,4 @@ def test_variants_in_the_link(monkeypatch, tmp_path):
     at.run()
     assert not at.exception
     assert at.multiselect(key="real_slm.variants").value == ["float", "int8"]
-    assert "unknown variant(s) int17" in at.warning[0].value
+    assert "unknown variant(s) int17" in unescaped(at.warning[0].value)

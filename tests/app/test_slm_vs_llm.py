@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from slm_lib.catalog.slm_vs_llm import load_comparison
+from slm_lib.learn.quiz import Question, shuffled
 from tests.app import HOME
 
 PAGE = "app_pages/slm_vs_llm.py"
@@ -49,3 +51,24 @@ def test_quiz_gives_instant_feedback_and_score():
     assert any("Right." in s.value for s in at.success)
     assert any("Not quite" in e.value for e in at.error)
     assert any(c.value.startswith("1 of 6 right (2 answered)") for c in at.caption)
+
+
+def test_quiz_options_are_shuffled_per_session():
+    quiz = [Question(q.question, q.options, q.answer, q.explanation) for q in load_comparison().quiz]
+    orders = []
+    for seed in (1, 2):
+        at = AppTest.from_file(HOME, default_timeout=60)
+        at.session_state["quiz.seed"] = seed  # the shared quiz widget's per-visitor seed
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception
+        radios = [r for r in at.radio if r.key.startswith("vs.quiz.")]
+        shown = [tuple(r.options) for r in radios]
+        assert shown == [shuffled(q, seed).options for q in quiz]
+        orders.append(shown)
+        right = shuffled(quiz[0], seed)
+        radios[0].set_value(right.options[right.answer]).run()
+        assert any("Right." in s.value for s in at.success)
+    assert orders[0] != orders[1]
+    answers = {shuffled(q, seed).answer for seed in range(10) for q in quiz}
+    assert answers != {1}  # the right answer is no longer always the second option
