@@ -404,12 +404,14 @@ def test_glossary_term_link_and_hover_help_on_a_lab(browser, app_url):
 
 def test_a_lesson_link_opens_the_pruning_lab_with_its_settings(browser, app_url, shots):
     """The teacher's link reproduces the settings (the run itself is checked, faster, in tests/app)."""
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{app_url}/pruning?method=structured&sparsity=0.3&recover=0&steps=banana")
         wait_until_idle(page)
+        expect(page.locator(".st-key-prune-sparsity")).to_contain_text("0.30", timeout=60_000)  # painted
         assert page.locator(".st-key-prune-method input").input_value() == "Structured: neurons and heads"
-        assert "0.30" in page.locator(".st-key-prune-sparsity").inner_text()
         assert not page.locator(".st-key-prune-recover input").is_checked()
         warning = page.locator("[data-testid='stAlert']").filter(has_text="could not be used").inner_text()
         assert "steps = “banana”" in warning  # a bad value is named, and its default used
