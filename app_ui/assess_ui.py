@@ -112,7 +112,9 @@ def render_verdict(v: Verdict) -> None:
     if v.error:
         st.caption(f"Judge {md(v.judge)}: no verdict ({md(v.error)})")
         return
-    icon = {"correct": "✅", "partly correct": "🟡", "wrong": "❌"}.get(v.verdict, "❔")
+    # Material icons: they render without an emoji font
+    icon = {"correct": ":material/check_circle:", "partly correct": ":material/adjust:", "wrong": ":material/cancel:"}
+    icon = icon.get(v.verdict, ":material/help:")
     st.caption(f"Judge {md(v.judge)}: {icon} **{v.verdict}**: {md(v.reason)}")
 
 

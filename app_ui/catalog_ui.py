@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_ui import fail
+from app_ui.learn_ui import column_help, term_help
+from app_ui.url_state import QuerySpec, choice, csv_list, init_from_query, number_in, sync_query
 from slm_lib.catalog.cards import NOT_PUBLISHED, SLM_MAX_PARAMS_B, CatalogError, ModelCard, load_models
 from slm_lib.catalog.charts import memory_breakdown_figure
 from slm_lib.catalog.filters import license_kind
@@ -134,7 +132,11 @@ def quant_picker(key: str, default: str = "q4_K_M") -> str:
     if key not in st.session_state:
         st.session_state[key] = default
     name = st.selectbox(
-        "Quantization", names, key=key, format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)"
+        "Quantization",
+        names,
+        key=key,
+        format_func=lambda q: f"{q} ({QUANTS[q].bits_per_weight:g} bits/weight)",
+        help=term_help("Quantization", "q4_K_M", "bits per weight"),
     )
     st.caption(QUANTS[name].plain)
     return name
@@ -217,11 +219,14 @@ def model_card_view(card: ModelCard, key: str) -> None:
             value=min(4096, ceiling),
             step=1024,
             key=f"{key}.ctx",
+            help=term_help("Context length", "KV cache"),
         )
     )
     rows = memory_table(card, ctx)
+    columns = ["quantization", "bits/weight", "weights GB", "KV cache GB", "total GB", "what it means"]
     st.dataframe(
-        pd.DataFrame(
+        column_config=column_help(columns),
+        data=pd.DataFrame(
             [
                 {
                     "quantization": name,
@@ -272,64 +277,3 @@ def _speed_section(card: ModelCard, ctx: int, key: str) -> None:
         )
     else:
         st.caption("No published measured speed for this model in our sources.")
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """How one widget's value is stored in the URL."""
-
-    param: str
-    default: Any
-    parse: Callable[[str], Any]
-    dump: Callable[[Any], str]
-
-
-def choice(options: Iterable[Any]) -> Callable[[Any], Any]:
-    """A URL parser that accepts only one of ``options`` (ValueError otherwise)."""
-    allowed = list(options)
-
-    def parse(raw: Any) -> Any:  # noqa: ANN401 - values are whatever the widget holds
-        if raw not in allowed:
-            raise ValueError(raw)
-        return raw
-
-    return parse
-
-
-def number_in(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
-    """A URL parser for a number widget: finite, whole when ``kind`` is int, within its bounds (ValueError else)."""
-
-    def parse(raw: str) -> Any:  # noqa: ANN401 - int or float, as the widget holds
-        value = float(raw)
-        if not math.isfinite(value) or not low <= value <= high or (kind is int and not value.is_integer()):
-            raise ValueError(raw)
-        return kind(value)
-
-    return parse
-
-
-def csv_list(raw: str) -> list[str]:
-    return [v for v in raw.split(",") if v]
-
-
-def init_from_query(specs: dict[str, QuerySpec]) -> None:
-    """Seed widget state from the URL once per session, so a shared link reproduces the view."""
-    for key, spec in specs.items():
-        if key in st.session_state:
-            continue
-        raw = st.query_params.get(spec.param)
-        try:
-            st.session_state[key] = spec.default if raw is None else spec.parse(raw)
-        except (ValueError, KeyError):
-            st.session_state[key] = spec.default  # a hand-edited bad link falls back to the default
-
-
-def sync_query(specs: dict[str, QuerySpec]) -> None:
-    """Write the current widget values back into the URL (defaults are left out to keep links short)."""
-    for key, spec in specs.items():
-        value = st.session_state.get(key, spec.default)
-        if value == spec.default:
-            if spec.param in st.query_params:
-                del st.query_params[spec.param]
-        else:
-            st.query_params[spec.param] = spec.dump(value)

@@ -16,7 +16,9 @@ import plotly.express as px
 import streamlit as st
 
 from app_ui import assess_ui
+from app_ui.learn_ui import term_help
 from slm_lib import settings
+from slm_lib.chart_labels import label_positions
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
 from slm_lib.eval.assess import Assessment
@@ -36,6 +38,8 @@ __all__ = [
     "pull_panel",
     "render_answers",
     "run_comparison",
+    "stale_host_note",
+    "take_partial",
 ]
 
 # The source article's models (catalog ids); their cards carry the Ollama tag to pull.
@@ -107,11 +111,13 @@ def installed_panel(host: str | None) -> list[str]:
     key = f"installed:{host}"
     probe = get_checks().get(key, lambda: _installed_rows(host), wait_s=0.5)
     rows: list[dict[str, object]] = probe.value or []
+    if probe.done and probe.error:  # in plain sight, not inside a collapsed box
+        st.sidebar.warning(f"{neutralize(probe.error).text}\n\nModels picked from this server stay selected.")
     with st.sidebar.expander(f"Installed on Ollama ({len(rows)})", expanded=bool(rows) or not probe.done):
         if not probe.done:
             still_checking(probe, f"Ollama at {host}")
         elif probe.error:
-            st.warning(neutralize(probe.error).text)
+            st.caption("Nothing listed: the server did not answer.")
         elif not rows:
             st.info("No models installed yet: pull one below.")
         else:
@@ -141,7 +147,7 @@ def pull_panel(host: str | None, installed: list[str]) -> None:
             tag = card.ollama_tag
             size = f" ({card.ollama_size_gb:g} GB)" if card.ollama_size_gb else ""
             if tag in installed or f"{tag}:latest" in installed:
-                st.caption(f"✓ {card.name}: `{tag}` installed")
+                st.caption(f":material/check: {card.name}: `{tag}` installed")
             elif st.button(f"Pull {tag}{size}", key=f"playground.pull.{tag}"):
                 _pull(get_ollama_backend(host), tag)
 
@@ -167,7 +173,11 @@ def _pull(backend: Backend, tag: str) -> None:
 
 def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
     """Model ids (``backend:name``) to labels: embedded models, installed Ollama models, then the models of
-    the OpenAI-compatible endpoints (``openai:<endpoint>/<model>``)."""
+    the OpenAI-compatible endpoints (``openai:<endpoint>/<model>``).
+
+    Models already selected that no server lists now stay, labelled "not available now", so a server that
+    stops answering never clears the selection silently.
+    """
     choices: dict[str, str] = {}
     try:
         from app_ui.loaders import get_embedded_backend
@@ -184,6 +194,10 @@ def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
     choices.update({model_id: endpoints_ui.label(model_id) for model_id in ids})
     for note in notes:
         st.caption(f"OpenAI-compatible server unavailable: {neutralize(note).text}")
+    for model_id in st.session_state.get("playground.models", []):
+        if model_id not in choices:
+            name = model_id.partition(":")[2]
+            choices[model_id] = f"{one_line(name, 80)} (not available now)"
     return choices
 
 
@@ -237,17 +251,50 @@ def _stream_into(
 
 
 def run_comparison(
-    models: list[str], host: str | None, messages: list[Message], options: ChatOptions, labels: dict[str, str]
+    models: list[str],
+    host: str | None,
+    messages: list[Message],
+    options: ChatOptions,
+    labels: dict[str, str],
+    keep: dict[str, object] | None = None,
 ) -> tuple[Answer, ...]:
-    """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side."""
+    """Ask every model in turn (one at a time, so timings do not fight for the CPU), streaming side by side.
+
+    With ``keep`` (the result being built), each finished answer is also saved as ``playground.partial``, so
+    Stop (or any interruption) keeps the answers that were done; see :func:`take_partial`.
+    """
     columns = st.columns(len(models))
-    answers = []
+    answers: list[Answer] = []
     for col, model_id in zip(columns, models, strict=True):
         with col:
             st.markdown(f"**{plain(labels.get(model_id, model_id))}**")
             answer = _stream_into(st.empty(), model_id, host, messages, options)
         answers.append(answer)
+        if keep is not None:
+            st.session_state["playground.partial"] = {**keep, "answers": tuple(answers), "asked": len(models)}
     return tuple(answers)
+
+
+def stale_host_note(then: object, now: str | None) -> str:
+    """Say that the answers on screen came from another Ollama server (hosted: without naming addresses)."""
+    if settings.is_hosted():
+        return "These answers came from an earlier server setting. Press **Compare** to ask again."
+    old, new = neutralize(str(then)).text, neutralize(now or "an invalid host").text
+    return (
+        f"These answers came from the Ollama server at `{old}`; the host is now `{new}`. Press **Compare** to ask it."
+    )
+
+
+def take_partial() -> dict[str, object] | None:
+    """The answers an interrupted comparison finished (once), marked with how many of how many were done."""
+    partial = st.session_state.pop("playground.partial", None)
+    if partial is None:
+        return None
+    st.session_state["playground.verdicts"] = {}  # verdicts belong to the answers they judged
+    done, asked = len(partial["answers"]), partial.pop("asked")
+    if done < asked:
+        partial["stopped"] = f"Stopped after {done} of {asked} answers: the finished ones are kept below."
+    return partial
 
 
 @st.cache_data(show_spinner="Comparing answers with each other…", max_entries=64)
@@ -264,7 +311,7 @@ _SOURCES = {  # ChatStats.source: where an OpenAI-compatible server's numbers co
 }
 
 
-def _stats_line(stats: ChatStats) -> str:
+def _stats_line(stats: ChatStats) -> str:  # the terms are explained by the caption's hover help
     def v(name: str, fmt: str) -> str:  # a value the server sent unusable reads "?"
         return format(getattr(stats, name), fmt) if stats.known(name) else "?"
 
@@ -320,7 +367,7 @@ def _answer_body(answer: Answer, assessment: Assessment | None, has_reference: b
     if not answer.complete:
         st.warning("Incomplete answer: not scored.")
     elif answer.stats is not None:
-        st.caption(_stats_line(answer.stats))
+        st.caption(_stats_line(answer.stats), help=term_help("tokens/s", "TTFT", "token"))
     if assessment is not None:
         assess_ui.render_assessment(assessment, answer.text, key=answer.model_id)
     elif has_reference and answer.complete:
@@ -366,7 +413,10 @@ def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[s
             text="model",
             title="Quality vs speed: up and to the right is better",
         )
-        fig.update_traces(textposition="top center", marker={"size": 12})
+        spots = label_positions(
+            list(frame["tokens per second"]), list(frame["similarity to reference"]), frame["model"]
+        )
+        fig.update_traces(textposition=spots, marker={"size": 12})
         st.plotly_chart(fig, key="playground.scatter")
 
 

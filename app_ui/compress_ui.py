@@ -18,6 +18,8 @@ import streamlit as st
 from app_ui import fail
 from app_ui.jobs_ui import run_job
 from app_ui.lab_ui import teacher_model
+from app_ui.learn_ui import column_help
+from slm_lib.compress.charts import histogram_figure, mask_figure
 from slm_lib.compress.prune import SweepPoint, prunable_linears
 from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
 from slm_lib.compress.tasks import EVAL, LATENCY, SWEEP, PruneView, SchemeRow
@@ -33,10 +35,13 @@ __all__ = [
     "SchemeRow",
     "cost_table",
     "custom_scheme",
+    "finished_runs",
     "lab_teacher",
     "layer_names",
+    "prune_result_view",
     "prune_view",
     "quant_row",
+    "scheme_frame",
     "scheme_table",
     "sweep",
     "teacher_or_fail",
@@ -59,13 +64,20 @@ def layer_names() -> list[str]:
     return list(prunable_linears(teacher_or_fail(), ("head",)))
 
 
+@st.cache_resource
+def finished_runs() -> set[tuple[object, ...]]:
+    """Settings whose result this server has computed: a lesson link with them shows the result at once."""
+    return set()
+
+
 # ----------------------------------------------------------------------------------------------- pruning
 # The work runs as queued jobs (slm_lib.compress.tasks) on the server's job pool: a visitor over the training cap
 # sees their place in line; Stop or a closed tab cancels the job, and an interrupted run caches nothing.
 @st.cache_data(show_spinner=False, max_entries=24)
 def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
     """Prune the teacher, fine-tune if asked (with a progress bar), measure both models back to back."""
-    bar = st.progress(0.0, text="Recovery fine-tuning…") if recover_steps else None
+    slot = st.empty()  # progress lives here and is cleared at the end (a cache hit replays it cleared)
+    bar = slot.progress(0.0, text="Recovery fine-tuning…") if recover_steps else None
 
     def on_step(event: tuple[int, float]) -> None:
         step, loss = event
@@ -74,19 +86,25 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
 
     with st.spinner("Pruning and measuring…"):
         kwargs = {"method": method, "sparsity": sparsity, "recover_steps": recover_steps}
-        return run_job(TRAIN, "slm_lib.compress.tasks:prune_task", kwargs, on_event=on_step)
+        view = run_job(TRAIN, "slm_lib.compress.tasks:prune_task", kwargs, on_event=on_step)
+    slot.empty()
+    finished_runs().add((method, sparsity, recover_steps))
+    return view
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def sweep(method: str) -> tuple[SweepPoint, ...]:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
-    bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
+    slot = st.empty()
+    bar = slot.progress(0.0, text=f"Sweeping {method} pruning…")
 
     def on_point(event: tuple[float, SweepPoint]) -> None:
         fraction, point = event
         bar.progress(fraction, text=f"Sparsity {point.sparsity:.0%}: accuracy {point.accuracy:.3f}")
 
-    return run_job(TRAIN, "slm_lib.compress.tasks:sweep_task", {"method": method}, on_event=on_point)
+    points = run_job(TRAIN, "slm_lib.compress.tasks:sweep_task", {"method": method}, on_event=on_point)
+    slot.empty()
+    return points
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
@@ -95,8 +113,8 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "model": name,
             "parameters": f"{params:,}",
             "nonzero": f"{nonzero:,}",
-            "dense bytes": f"{dense / 1024:,.0f} KiB",
-            "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
+            "dense bytes": f"{dense / 1000:,.0f} KB",
+            "sparse-encoded bytes": f"{sparse / 1000:,.0f} KB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
             "latency (ms/char)": f"{m.ms_per_token:.2f}",
@@ -115,6 +133,67 @@ def cost_table(view: PruneView) -> pd.DataFrame:
                 view.pruned,
             ),
         ]
+    )
+
+
+def _delta(value: float, fmt: str) -> str | None:
+    """A metric delta, or None when it rounds to zero (Streamlit would paint "+0" red or green)."""
+    text = fmt.format(value)
+    return None if float(text.replace(",", "")) == 0 else text
+
+
+def prune_result_view(view: PruneView, method_label: str, rounding: str | None) -> None:
+    """The finished run: cost table, three metrics, recovery curve, why (no) speed-up, weights before and after."""
+    st.subheader(f"Cost: {method_label.lower()}, {view.sparsity:.0%} of pruned weights removed")
+    if rounding:
+        st.caption(f"Why not exactly the slider's value: {rounding}")
+    table = cost_table(view)
+    st.dataframe(table, hide_index=True, column_config=column_help(table.columns))
+    a, b, c = st.columns(3)
+    a.metric(
+        "Held-out accuracy",
+        f"{view.pruned.accuracy:.3f}",
+        _delta(view.pruned.accuracy - view.teacher.accuracy, "{:+.3f}"),
+        help="Next-character accuracy on the lab's held-out windows; the delta is against the teacher.",
+    )
+    same = view.params == view.teacher_params
+    b.metric(
+        "Params physically present",
+        f"{view.params:,}",
+        _delta(view.params - view.teacher_params, "{:+,}"),
+        delta_color="inverse",
+        help="Unchanged: the zeros still sit in the dense matrices." if same else "Rows and columns were cut out.",
+    )
+    c.metric(
+        "Latency (ms/char)",
+        f"{view.pruned.ms_per_token:.2f}",
+        _delta(view.pruned.ms_per_token - view.teacher.ms_per_token, "{:+.2f}"),
+        delta_color="inverse",
+        help="Median time per generated character on this shared CPU; small gaps are noise.",
+    )
+    if view.recover_losses:
+        st.caption(f"Recovery: {len(view.recover_losses)} steps in {view.recover_seconds:.1f} s.")
+        st.line_chart({"training loss": list(view.recover_losses)}, height=160, x_label="step")
+    if view.method == "structured":
+        st.info(
+            "Why this one is faster: structured pruning removed whole rows and columns, so the matrices are "
+            "smaller and every multiply does less work, on any hardware."
+        )
+    else:
+        st.info(
+            "Why no speed-up from zeros: the zeros still sit in dense matrices, and a CPU's dense matrix "
+            "multiply does every multiply-add whether the weight is 0 or not, so only a sparse file format "
+            "saves bytes. (2:4 needs GPU sparse tensor cores to run faster.)"
+        )
+    st.subheader("Weights before and after")
+    layer = st.selectbox("Weight matrix", layer_names(), index=2, key="prune.layer")
+    h, m = st.columns(2)
+    h.plotly_chart(histogram_figure(view.before[layer], view.after[layer]), key="prune.hist")
+    h.caption(f"{int((view.after[layer] == 0).sum()):,} weights are exactly zero after pruning (not drawn).")
+    m.plotly_chart(mask_figure(view.masks[layer]), key="prune.mask")
+    m.caption(
+        "Mask: blue = kept, red = pruned. Zoom in to see the 2:4 pattern; structured pruning cuts whole rows or "
+        "columns."
     )
 
 
@@ -156,16 +235,47 @@ def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, lay
 @st.cache_data(show_spinner=False, max_entries=2)
 def scheme_table() -> list[SchemeRow]:
     """Every lab format: packed bytes, held-out accuracy, perplexity, measured latency."""
-    bar = st.progress(0.0, text="Quantizing and measuring…")
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Quantizing and measuring…")
 
     def on_row(event: tuple[float, SchemeRow]) -> None:
         fraction, row = event
         bar.progress(fraction, text=f"{row.scheme}: accuracy {row.accuracy:.3f}")
 
-    return run_job(TRAIN, "slm_lib.compress.tasks:scheme_table_task", {}, on_event=on_row)
+    rows = run_job(TRAIN, "slm_lib.compress.tasks:scheme_table_task", {}, on_event=on_row)
+    slot.empty()
+    finished_runs().add(("quant.table",))
+    return rows
 
 
 @st.cache_data(show_spinner="Quantizing the whole model with your setting…", max_entries=32)
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     kwargs = {"bits": bits, "symmetric": symmetric, "granularity": granularity, "group_size": group_size}
-    return run_job(TRAIN, "slm_lib.compress.tasks:custom_scheme_task", kwargs)
+    row = run_job(TRAIN, "slm_lib.compress.tasks:custom_scheme_task", kwargs)
+    finished_runs().add(("quant.custom", bits, symmetric, granularity, group_size))
+    return row
+
+
+def scheme_frame(rows: list[SchemeRow]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The whole-model table and its column settings (formats, glossary help on the headers)."""
+    table = pd.DataFrame(
+        {
+            "format": r.scheme,
+            "stored KB": r.stored_bytes / 1000,
+            "x smaller": r.compression,
+            "accuracy": r.accuracy,
+            "perplexity": r.perplexity,
+            "latency ms/char": r.latency_ms,
+            "compute": r.compute,
+        }
+        for r in rows
+    )
+    number = st.column_config.NumberColumn
+    config = {
+        "stored KB": number(format="%.1f"),
+        "x smaller": number(format="%.2f"),
+        "accuracy": number("held-out accuracy", format="%.3f"),
+        "perplexity": number(format="%.2f"),
+        "latency ms/char": number(format="%.2f"),
+    }
+    return table, column_help(table.columns, config)

@@ -17,12 +17,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_ui import endpoints_ui, run_detail
+from app_ui.learn_ui import column_help
 from app_ui.loaders import get_checks, get_embedded_backend, get_ollama_backend
 from app_ui.status_ui import still_checking
 from slm_lib import settings
+from slm_lib.chart_labels import label_positions
 from slm_lib.chat import Backend, BackendError
 from slm_lib.eval import store_health
-from slm_lib.eval.config import RunConfig, split_model_id
+from slm_lib.eval.config import RunConfig, model_label, split_model_id
 from slm_lib.eval.export import results_csv, results_json
 from slm_lib.eval.leaderboard import RANKINGS, ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
@@ -221,7 +223,7 @@ def _live_runs(store: RunStore, who: str | None) -> None:
         with st.container(border=True):
             st.markdown(
                 f"**Run #{record.id}** is {plain(record.status)} at {done} of {total} answers "
-                f"({plain(', '.join(record.config.models), 300)})."
+                f"({plain(', '.join(map(model_label, record.config.models)), 300)})."
             )
             if run is not None and run.error:
                 st.error(f"The run stopped: {neutralize(run.error).text}")
@@ -249,18 +251,24 @@ def _chart(label: str) -> str:
     return html.escape(one_line(label, 60), quote=False)
 
 
-def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
+def _fmt(value: float | None, spec: str, missing: str = "–") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def _board_frame(board: list[ModelScore], repeats: int) -> pd.DataFrame:
+    """Display-ready leaderboard rows: labels instead of ids, rounded numbers, words instead of None."""
+    no_spread = "needs 2+ repeats" if repeats < 2 else "–"
     return pd.DataFrame(
         [
             {
-                "model": s.model,
-                "mean overall": s.mean_overall,
-                "mean similarity": s.mean_similarity,
-                "facts flagged": f"{s.flagged} of {s.assessed}" if s.assessed else None,
-                "tokens/s": s.tokens_per_second,
-                "latency p50 (s)": s.latency_p50,
-                "latency p95 (s)": s.latency_p95,
-                "stability (spread)": s.stability,
+                "model": model_label(s.model),
+                "mean overall": _fmt(s.mean_overall, ".3f"),
+                "mean similarity": _fmt(s.mean_similarity, ".3f"),
+                "facts flagged": f"{s.flagged} of {s.assessed}" if s.assessed else "–",
+                "tokens/s": _fmt(s.tokens_per_second, ".1f"),
+                "latency p50 (s)": _fmt(s.latency_p50, ".2f"),
+                "latency p95 (s)": _fmt(s.latency_p95, ".2f"),
+                "stability (spread)": _fmt(s.stability, ".3f", no_spread),
                 "errors": s.errors,
                 "answers": s.answers,
             }
@@ -284,7 +292,8 @@ def results_view(store: RunStore, run_id: int, who: str | None) -> None:
     run_detail.backfill_panel(store, run_id, rows)
     rank_by = st.radio("Rank by", RANKINGS, horizontal=True, key="eval.rank_by", format_func=str.capitalize)
     board = leaderboard(rows, rank_by=rank_by)
-    st.dataframe(_board_frame(board), hide_index=True, key=f"eval.board.{run_id}")
+    frame = _board_frame(board, cfg.repeats)
+    st.dataframe(frame, hide_index=True, key=f"eval.board.{run_id}", column_config=column_help(frame.columns))
     st.caption(
         "Overall: similarity and coverage of the reference, halved for each fact flag (numbers, names, "
         "negation, relations, code); facts flagged: answers with at least one flag, a hint to read them. "
@@ -295,7 +304,9 @@ def results_view(store: RunStore, run_id: int, who: str | None) -> None:
     left, right = st.columns(2)
     heat = px.imshow(
         pd.DataFrame(
-            matrix.values, index=[_chart(m) for m in matrix.models], columns=[_chart(c) for c in matrix.categories]
+            matrix.values,
+            index=[_chart(model_label(m)) for m in matrix.models],
+            columns=[_chart(c) for c in matrix.categories],
         ).astype(float),
         zmin=0,
         zmax=1,
@@ -306,13 +317,11 @@ def results_view(store: RunStore, run_id: int, who: str | None) -> None:
     )
     left.plotly_chart(heat, key=f"eval.heat.{run_id}")
     speed = [s for s in board if s.tokens_per_second and s.mean_similarity is not None]
+    xs, ys = [s.tokens_per_second for s in speed], [s.mean_similarity for s in speed]
+    names = [_chart(model_label(s.model)) for s in speed]
     scatter = go.Figure(
         go.Scatter(
-            x=[s.tokens_per_second for s in speed],
-            y=[s.mean_similarity for s in speed],
-            text=[_chart(s.model) for s in speed],
-            mode="markers+text",
-            textposition="top center",
+            x=xs, y=ys, text=names, mode="markers+text", textposition=label_positions(xs, ys, names, size=(560, 380))
         )
     )
     scatter.update_layout(title="Quality vs speed", xaxis_title="tokens/s", yaxis_title="mean similarity")
@@ -348,7 +357,7 @@ def results_view(store: RunStore, run_id: int, who: str | None) -> None:
             pd.DataFrame(
                 [
                     {
-                        "model": r.model,
+                        "model": model_label(r.model),
                         "category": r.category,
                         "question": r.question,
                         "T": r.temperature,
@@ -393,7 +402,7 @@ def _label(store: RunStore, run_id: int, who: str | None) -> str:
     r = store.get_run(run_id, who)
     cfg = r.config
     # Stable text (no status): a selectbox keeps its choice by label across reruns.
-    models = one_line(", ".join(cfg.models), 120)
+    models = one_line(", ".join(map(model_label, cfg.models)), 120)
     return f"#{r.id} · {one_line(r.created[:16].replace('T', ' '))} · {models} · {len(cfg.questions)} questions"
 
 
@@ -410,7 +419,7 @@ def history_view(store: RunStore, who: str | None) -> None:
                     "run": r.id,
                     "created": r.created,
                     "status": r.status,
-                    "models": ", ".join(r.config.models),
+                    "models": ", ".join(map(model_label, r.config.models)),
                     "question set": r.config.question_set,
                     "questions": len(r.config.questions),
                     "repeats": r.config.repeats,

@@ -46,7 +46,7 @@ def teacher_model() -> TinyLM:
 def teacher_summary() -> dict[str, float | int | str]:
     """Params, stored bytes, held-out accuracy / perplexity, latency and training recipe of the teacher.
 
-    Measured once per server, as a job in a worker (it scores the whole held-out text), not on the
+    Measured once per server, as a job in a worker (it scores the held-out split every lab page uses), not on the
     interpreter that serves pages.
     """
     return run_job(MEASURE, "slm_lib.compress.tasks:teacher_summary_task", {})

@@ -9,7 +9,7 @@ from app_ui import assess_ui
 from slm_lib import settings
 from slm_lib.chat import BackendError
 from slm_lib.eval.assess import Assessor
-from slm_lib.eval.config import split_model_id
+from slm_lib.eval.config import model_label, split_model_id
 from slm_lib.eval.judge import judge, judge_allowed
 from slm_lib.eval.similarity import NEGATION_NOTE
 from slm_lib.eval.store import ResultRow, RunStore
@@ -64,7 +64,7 @@ def answer_detail(store: RunStore, run_id: int, rows: list[ResultRow], temperatu
     verdicts = st.session_state.get(f"eval.verdicts.{run_id}", {})
     for col, r in zip(st.columns(max(1, min(len(shown), 3))) * len(shown), shown, strict=False):
         with col:
-            st.markdown(f"**{plain(r.model)}**")
+            st.markdown(f"**{plain(model_label(r.model))}**")
             st.markdown(neutralize(r.answer).text or "*(no text)*")  # model output is untrusted
             if r.error:
                 st.error(neutralize(r.error).text)
@@ -80,8 +80,8 @@ def answer_detail(store: RunStore, run_id: int, rows: list[ResultRow], temperatu
         st.markdown("**Two answers word by word**")
         models = [r.model for r in scorable]
         d1, d2 = st.columns(2)
-        first = d1.selectbox("First", models, key="eval.diff.a")
-        second = d2.selectbox("Second", models, index=1, key="eval.diff.b")
+        first = d1.selectbox("First", models, key="eval.diff.a", format_func=model_label)
+        second = d2.selectbox("Second", models, index=1, key="eval.diff.b", format_func=model_label)
         texts = {r.model: r.answer for r in scorable}
         assess_ui.render_diff(texts[first], texts[second])
     _judge_panel(run_id, question, scorable, refs)

@@ -28,7 +28,9 @@ def _poll(key: str) -> None:
 
 def still_checking(probe: Probe, what: str, where: st.delta_generator.DeltaGenerator | None = None) -> None:
     """Say that ``what`` is still being checked, and rerun the page when the answer arrives."""
-    (where or st).info(f"Still checking {plain(what)}… this updates by itself when it answers.", icon="⏳")
+    (where or st).info(
+        f"Still checking {plain(what)}… this updates by itself when it answers.", icon=":material/hourglass_top:"
+    )
     st.fragment(_poll, run_every=_POLL_S)(probe.key)
 
 
@@ -39,11 +41,13 @@ def ollama_status_probe(host: str) -> Probe:
 
 def _show(status: BackendStatus) -> None:
     if status.available:
-        st.success(f"**{plain(status.name)}**: {neutralize(status.detail).text}", icon="✅")
+        st.success(f"**{plain(status.name)}**: {neutralize(status.detail).text}", icon=":material/check_circle:")
         if status.models:
             st.caption("Models: " + ", ".join(plain(m, 80) for m in status.models[:12]))
     else:
-        st.warning(f"**{plain(status.name)}** is unavailable: {neutralize(status.detail).text}", icon="⚠️")
+        st.warning(
+            f"**{plain(status.name)}** is unavailable: {neutralize(status.detail).text}", icon=":material/warning:"
+        )
         if status.fix:
             st.caption(f"Fix: {status.fix}")
 
@@ -58,7 +62,7 @@ def backend_status_panel() -> None:
     keys = [f"status:{host}"]
     probes = [(f"Ollama at {host}", "Ollama", ollama_status_probe(host))]
     if problem := endpoints_ui.env_problem():
-        st.warning(f"OpenAI-compatible servers: {neutralize(problem).text}", icon="⚠️")
+        st.warning(f"OpenAI-compatible servers: {neutralize(problem).text}", icon=":material/warning:")
     for endpoint in endpoints_ui.current_endpoints():
         key = f"status:openai:{endpoint.name}:{endpoint.base_url}:{hash(endpoint.api_key)}"
         keys.append(key)

@@ -1,9 +1,9 @@
 """Compression lab benchmark: the lab pages' defaults, run headless, measured.
 
 One function per section returns plain JSON data; ``SECTIONS`` maps each result key to its function, so a
-section is added by writing ``run_<name>()`` and registering it there. Accuracy is scored on the whole
-held-out split (every non-overlapping 128-character window), so numbers can differ slightly from the
-pages, which score a spread-out subset for speed.
+section is added by writing ``run_<name>()`` and registering it there. Accuracy and perplexity are scored on
+the lab's one evaluation split (``LAB_EVAL``: 128 windows spread over the held-out text), the same as the
+pages, so a number here is the number a page shows.
 
 Usage: ``python -m bench.compression`` (every section) or ``python -m bench.compression --only teacher
 distillation``. Writes ``bench/results/compression.json`` (sections not rerun are kept from the last file)
@@ -23,10 +23,9 @@ from pathlib import Path
 import torch
 
 from slm_lib.compress.distill import DistillConfig, distill
-from slm_lib.tiny import EvalConfig, evaluate, load_teacher, param_count
+from slm_lib.tiny import LAB_EVAL, evaluate, load_teacher, param_count
 
 RESULTS = Path(__file__).resolve().parent / "results" / "compression.json"
-FULL_VAL = EvalConfig(max_windows=None)  # the whole held-out split
 
 # Targets from the compression-lab issue, checked and printed (never used to tune anything).
 DISTILL_TARGETS = {"max_student_share": 0.50, "min_retained": 0.95, "max_seconds": 60.0}
@@ -34,7 +33,7 @@ DISTILL_TARGETS = {"max_student_share": 0.50, "min_retained": 0.95, "max_seconds
 
 def run_teacher() -> dict:
     teacher = load_teacher()
-    scores = evaluate(teacher, "val", FULL_VAL)
+    scores = evaluate(teacher, "val", LAB_EVAL)
     return {
         "params": param_count(teacher),
         "accuracy": scores.accuracy,
@@ -47,7 +46,7 @@ def run_distillation() -> dict:
     """The distillation page's defaults: one distilled and one hard-label student, same init/data/steps."""
     config = DistillConfig()
     start = time.perf_counter()
-    result = distill(load_teacher(), config, eval_config=FULL_VAL)
+    result = distill(load_teacher(), config, eval_config=LAB_EVAL)
     wall = time.perf_counter() - start
     share = result.distilled.params / result.teacher.params
     return {
@@ -112,7 +111,7 @@ def run_pruning() -> list[dict]:
     from slm_lib.compress.prune import PruneConfig, prune
 
     teacher = load_teacher()
-    base = evaluate(teacher, "val", FULL_VAL)
+    base = evaluate(teacher, "val", LAB_EVAL)
     rows = [
         {
             "method": "none (teacher)",
@@ -136,7 +135,7 @@ def run_pruning() -> list[dict]:
             recover_seconds=PRUNE_RECOVER_SECONDS if recover else None,
         )
         result = prune(teacher, config)
-        scores = evaluate(result.model, "val", FULL_VAL)
+        scores = evaluate(result.model, "val", LAB_EVAL)
         label = f"{method}{' + recovery' if recover else ''}"
         models[label] = result.model
         rows.append(
@@ -168,7 +167,7 @@ def run_quantization() -> list[dict]:
     rows, models = [], {}
     for name in LAB_SCHEMES:
         result = quantize_scheme(teacher, name)
-        scores = evaluate(result.model, "val", FULL_VAL)
+        scores = evaluate(result.model, "val", LAB_EVAL)
         models[name] = result.model
         rows.append(
             {

@@ -75,7 +75,8 @@ def tokens(md: str) -> list:
 def assert_inert(md: str, internal: bool = False) -> None:
     """No image, no raw HTML, no unescaped math and only http(s)/mailto links in ``md``.
 
-    ``internal`` also allows the app's own page links (``/slm_vs_llm``), which pages write themselves.
+    ``internal`` also allows the app's own page links (``/slm_vs_llm``, relative ``glossary?term=kv-cache``),
+    which pages write themselves.
     """
     lines = md.split("\n")
     for token in REFERENCE.parse(md):
@@ -85,7 +86,9 @@ def assert_inert(md: str, internal: bool = False) -> None:
         assert token.type not in ("image", "html_inline", "html_block"), (token.type, md[:200])
         if token.type == "link_open":
             href = token.attrs["href"]
-            assert re.match(r"(?i)(https?|mailto):", href) or (internal and re.fullmatch(r"/[a-z_]+", href)), href
+            assert re.match(r"(?i)(https?|mailto):", href) or (
+                internal and re.fullmatch(r"/?[a-z_]+(\?[a-z]+=[a-z0-9-]+)?", href)
+            ), href
     prose = re.sub(r"(?<![`\\])(`+)(?!`).*?(?<!`)\1(?!`)", "", "\n".join(lines))
     assert not re.search(r"(?<!\\)(?:\\\\)*\$", prose), "an unescaped $ could start math"
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from slm_lib.catalog.cards import SIZE_CLASSES, SLM_MAX_PARAMS_B, ModelCard
 from slm_lib.catalog.memory import MemoryEstimate
+from slm_lib.chart_labels import label_positions
 
 __all__ = [
     "WEIGHT_BITS",
@@ -53,7 +54,6 @@ def params_vs_mmlu_figure(cards: Iterable[ModelCard]) -> go.Figure:
                 mode="markers+text",
                 name=SIZE_CLASSES[size_class],
                 text=[c.name for c in group],
-                textposition="top center",
                 marker={"size": 11, "color": color, "symbol": symbol},
                 customdata=[
                     [c.mmlu.label(), c.mmlu.source, c.release or "not published"]  # type: ignore[union-attr]
@@ -63,6 +63,10 @@ def params_vs_mmlu_figure(cards: Iterable[ModelCard]) -> go.Figure:
                 "<br>source: %{customdata[1]}<br>released: %{customdata[2]}<extra></extra>",
             )
         )
+    everyone = [p for trace in fig.data for p in zip(trace.x, trace.y, trace.text, strict=True)]
+    spots = iter(label_positions(*zip(*everyone, strict=True), log_x=True) if everyone else [])
+    for trace in fig.data:  # one de-overlap over every series, so labels of different classes avoid each other too
+        trace.textposition = [next(spots) for _ in trace.x]
     fig.update_xaxes(
         type="log", title=f"total parameters held in memory (billions, log scale; SLMs are under {SLM_MAX_PARAMS_B:g})"
     )

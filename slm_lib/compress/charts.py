@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from slm_lib.chart_labels import label_positions
 from slm_lib.compress.prune import SweepPoint
 
 __all__ = [
@@ -114,9 +115,16 @@ def mask_figure(mask: np.ndarray) -> go.Figure:
 
 
 def sweep_figure(points: Sequence[SweepPoint], method: str, teacher_accuracy: float) -> go.Figure:
-    """Held-out accuracy against sparsity, with the unpruned teacher as a dotted line."""
+    """Held-out accuracy against sparsity, with the unpruned teacher as a dotted line.
+
+    Fewer than three points (2:4 has only dense and 50%) are drawn as points: a line would invent the levels
+    in between.
+    """
+    mode = "markers" if len(points) < 3 else "lines+markers"
     fig = go.Figure(
-        go.Scatter(x=[p.sparsity for p in points], y=[p.accuracy for p in points], mode="lines+markers", name=method)
+        go.Scatter(
+            x=[p.sparsity for p in points], y=[p.accuracy for p in points], mode=mode, name=method, marker={"size": 9}
+        )
     )
     fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
     fig.update_layout(
@@ -163,19 +171,21 @@ def row_figure(
 
 
 def scheme_figure(names: Sequence[str], stored_bytes: Sequence[int], accuracies: Sequence[float]) -> go.Figure:
-    """Held-out accuracy against stored size (log scale), one labelled point per format."""
+    """Held-out accuracy against stored size in KB (log scale), one labelled point per format, labels apart."""
+    xs, ys, texts = [b / 1000 for b in stored_bytes], list(accuracies), list(names)
     fig = go.Figure(
         go.Scatter(
-            x=[b / 1024 for b in stored_bytes],
-            y=list(accuracies),
-            text=list(names),
+            x=xs,
+            y=ys,
+            text=texts,
             mode="markers+text",
-            textposition="top center",
+            textposition=label_positions(xs, ys, texts, log_x=True),
             marker={"size": 10},
+            hovertemplate="<b>%{text}</b><br>%{x:,.1f} KB<br>accuracy %{y:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
-        xaxis_title="stored KiB (packed, incl. scales and zero points)",
+        xaxis_title="stored KB (packed, incl. scales and zero points)",
         yaxis_title="held-out accuracy",
         xaxis_type="log",
         height=380,

@@ -28,6 +28,7 @@ from slm_lib.compress.distill_loss import distillation_loss
 from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.settings import limits
 from slm_lib.tiny import (
+    LAB_EVAL,
     EvalConfig,
     FitConfig,
     Measurement,
@@ -204,7 +205,7 @@ def distill(
     loss stops that student and sets its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
     """
     start = time.perf_counter()
-    eval_config = eval_config or EvalConfig()
+    eval_config = eval_config or LAB_EVAL
     dev = model_device(teacher)
     teacher = copy.deepcopy(teacher).eval()  # never touch the caller's (possibly shared) model
     windows = _transfer_windows(load_corpus().train[: config.transfer_chars], teacher.config.block_size)

@@ -20,7 +20,7 @@ from slm_lib.chat import ChatOptions, check_temperature
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE, validate_template
 from slm_lib.eval.questions import QuestionItem
 
-__all__ = ["Cell", "RunConfig", "parse_temperatures", "split_model_id"]
+__all__ = ["BACKEND_LABELS", "Cell", "RunConfig", "model_label", "parse_temperatures", "split_model_id"]
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
@@ -29,6 +29,22 @@ def split_model_id(model_id: str) -> tuple[str, str]:
     if not sep or not kind or not name:
         raise ValueError(f"model id {model_id!r} must look like 'backend:model', e.g. 'ollama:llama3.2'")
     return kind, name
+
+
+BACKEND_LABELS = {"embedded": "on board", "ollama": "Ollama"}
+
+
+def model_label(model_id: str) -> str:
+    """How a model id reads on the page: ``"embedded:smollm2-135m"`` -> ``"smollm2-135m (on board)"``.
+
+    Example:
+        >>> model_label("ollama:llama3.2:1b")
+        'llama3.2:1b (Ollama)'
+    """
+    kind, sep, name = model_id.partition(":")
+    if not sep or not name or kind not in BACKEND_LABELS:  # endpoint models read as their id, as in the pickers
+        return model_id
+    return f"{name} ({BACKEND_LABELS.get(kind, kind)})"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from slm_lib.tiny.corpus import ASSETS_DIR, CORPUS_PATH, FALLBACK_CHAR, VAL_FRACTION, Corpus, load_corpus
 from slm_lib.tiny.measure import (
+    LAB_EVAL,
     EvalConfig,
     EvalResult,
     LatencyResult,
@@ -61,6 +62,7 @@ __all__ = [
     "ASSETS_DIR",
     "CORPUS_PATH",
     "FALLBACK_CHAR",
+    "LAB_EVAL",
     "MLP",
     "TEACHER_PATH",
     "VAL_FRACTION",

@@ -22,6 +22,7 @@ from slm_lib.tiny.corpus import Corpus, load_corpus
 from slm_lib.tiny.model import TinyConfig, TinyLM, model_device
 
 __all__ = [
+    "LAB_EVAL",
     "EvalConfig",
     "EvalResult",
     "LatencyResult",
@@ -51,6 +52,12 @@ class EvalConfig:
             raise ValueError(f"EvalConfig.block_size={self.block_size} must be >= 2 or None")
         if self.batch_size < 1:
             raise ValueError(f"EvalConfig.batch_size={self.batch_size} must be >= 1")
+
+
+LAB_EVAL = EvalConfig()
+"""The one evaluation split of the lab: 128 windows of 128 characters spread evenly over the held-out text
+(16,384 characters). The pages, the benchmark, the teacher's metadata and the README all score on it, so the
+teacher's accuracy and perplexity read the same everywhere."""
 
 
 @dataclass(frozen=True)

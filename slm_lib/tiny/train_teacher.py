@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from slm_lib.tiny.corpus import load_corpus
-from slm_lib.tiny.measure import EvalConfig, evaluate
+from slm_lib.tiny.measure import LAB_EVAL, evaluate
 from slm_lib.tiny.model import TEACHER_PATH, TinyConfig, TinyLM, param_count, save_model
 from slm_lib.tiny.train import TrainConfig, train
 
@@ -24,6 +24,7 @@ __all__ = ["TEACHER_CONFIG", "TEACHER_TRAINING", "main"]
 
 TEACHER_CONFIG = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 128}
 TEACHER_TRAINING = TrainConfig(steps=1000, lr=3e-3, batch_size=32, warmup_steps=50, seed=1337)
+VAL_SPLIT = "128 windows of 128 characters spread evenly over the held-out last 10% (LAB_EVAL)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     result = train(model, training, on_step=report)
     if result.diverged:
         raise SystemExit("training diverged (non-finite loss); try a lower learning rate")
-    scores = evaluate(result.model, "val", EvalConfig(max_windows=None))
+    scores = evaluate(result.model, "val", LAB_EVAL)
     meta = {
         "what": "SLM Explorer compression-lab teacher (character-level TinyLM)",
         "chars": json.dumps(corpus.chars),
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         "python": platform.python_version(),
         "val_accuracy": f"{scores.accuracy:.4f}",
         "val_perplexity": f"{scores.perplexity:.3f}",
+        "val_split": VAL_SPLIT,
         "params": str(param_count(result.model)),
     }
     save_model(result.model, args.out, metadata=meta)

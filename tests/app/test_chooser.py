@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from slm_lib.catalog.cards import load_models
 from slm_lib.catalog.recommend import ChooserRequest, recommend
 
-PAGE = "../../pages/chooser.py"
+PAGE = "../../app_pages/chooser.py"
 
 
 def _picks(at: AppTest) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app import ROOT
+from tests.app import ROOT, unescaped
 
-PAGE = str(ROOT / "pages" / "distillation.py")
+PAGE = str(ROOT / "app_pages" / "distillation.py")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -55,7 +55,44 @@ def test_same_settings_reuse_the_stored_run_and_stop_discards(trained):
     assert any("ran before" in i.value for i in trained.info)
     assert trained.session_state["distill.result"] is first
     trained.slider(key="distill.temperature").set_value(4.0).run()
-    assert any("not the ones now selected" in c.value for c in trained.caption)
+    assert any("not the ones now selected" in w.value for w in trained.warning)  # stale results are marked
     trained.button(key="distill.stop").click().run()
     assert any("Stopped" in w.value for w in trained.warning)
     assert trained.session_state["distill.result"] is first  # a stop never replaces a finished result
+
+
+def test_results_say_what_they_mean_and_explain_the_samples(trained):
+    verdicts = [i.value for i in trained.info if "points" in i.value or "A tie" in i.value]
+    assert verdicts and any(word in verdicts[0] for word in ("next", "try", "shrink"))  # what to try next
+    assert any("0.8M parameters" in c.value and "spells right" in c.value for c in trained.caption)
+    radios = [r for r in trained.radio if r.key.startswith("distill.quiz.")]
+    assert 3 <= len(radios) <= 5
+    assert any("In your run the distilled student reached" in r.label for r in radios)
+
+
+def test_lesson_link_sets_the_widgets_and_shows_a_run_the_server_has(trained):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params.update({"student": "half", "data": "10000", "steps": "10", "T": "2", "alpha": "2.5"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="distill.preset").value == "half"
+    assert at.slider(key="distill.steps").value == 10
+    assert at.slider(key="distill.alpha").value == 0.9  # out of range: the default, with a note
+    assert "alpha = “2.5” must be between 0 and 1" in unescaped(at.warning[0].value)
+    at.slider(key="distill.alpha").set_value(0.9).run()
+    assert "distill.result" in at.session_state  # the trained fixture's run, found for these settings
+    assert at.dataframe
+
+
+def test_a_timing_gap_between_same_size_students_is_called_noise(trained):
+    from dataclasses import replace
+
+    first = trained.session_state["distill.result"]
+    slow = replace(first.baseline, ms_per_token=1.4 * first.distilled.ms_per_token)  # 0.93 vs 0.69 ms, as seen
+    try:
+        trained.session_state["distill.result"] = replace(first, baseline=slow)
+        trained.run()
+        assert not trained.exception, [e.value for e in trained.exception]
+        assert any("timing noise on a shared CPU" in c.value for c in trained.caption)
+    finally:
+        trained.session_state["distill.result"] = first

@@ -16,7 +16,7 @@ from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture
 from tests.fake_openai import running
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAYGROUND, EVALUATION = (str(ROOT / "pages" / f"{p}.py") for p in ("playground", "evaluation"))
+PLAYGROUND, EVALUATION = (str(ROOT / "app_pages" / f"{p}.py") for p in ("playground", "evaluation"))
 MODEL = "qwen2.5-1.5b-instruct"
 
 

@@ -14,10 +14,10 @@ from slm_lib.backends.ollama import OllamaBackend
 from slm_lib.chat import ChatResult, ChatStats
 from slm_lib.eval.config import RunConfig
 from slm_lib.eval.questions import load_question_set
-from tests.app import unescaped
+from tests.app import scatter_labels_apart, unescaped
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluation.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "evaluation.py")
 
 
 class GatedEmbedded:
@@ -122,16 +122,19 @@ def test_a_full_run_fills_the_leaderboard_with_one_model_failing(page):
     assert record.status == "finished" and len(rows) == record.config.total_cells == 3 * 5 * 2
     board = table(page, "mean similarity")
     by_model = board.set_index("model")
-    assert by_model.loc["ollama:qwen2:1.5b", "errors"] == 10
-    assert by_model.loc["ollama:llama3.2:1b", "errors"] == 0 and by_model.loc["embedded:tiny-double", "errors"] == 0
-    assert by_model.loc["embedded:tiny-double", "tokens/s"] == pytest.approx(80.0)
+    assert by_model.loc["qwen2:1.5b (Ollama)", "errors"] == 10
+    assert by_model.loc["llama3.2:1b (Ollama)", "errors"] == 0 and by_model.loc["tiny-double (on board)", "errors"] == 0
+    assert by_model.loc["tiny-double (on board)", "tokens/s"] == "80.0"  # formatted, not raw floats
+    assert by_model.loc["qwen2:1.5b (Ollama)", "mean similarity"] == "–"  # no scored answer: a dash, not None
+    assert scatter_labels_apart(page, "Quality vs speed")
+    assert all(len(v.split(".")[-1]) == 3 for v in board["stability (spread)"] if v != "–")
     assert {b.label for b in page.download_button} == {
         "Answers (CSV)",
         "Answers (JSON)",
         "Colab notebook (.ipynb)",
     }
     shown = [unescaped(m.value) for m in page.markdown]
-    assert "**embedded:tiny-double**" in shown
+    assert "**tiny-double (on board)**" in shown  # labelled as in the playground
     assert {"Overall", "Similarity to reference"} <= {m.label for m in page.metric}, "each answer shows both scores"
     assert "facts flagged" in board.columns and "mean overall" in board.columns
     assert page.button(key=f"eval.backfill.{record.id}"), "answers scored by similarity only can be assessed"
@@ -207,3 +210,33 @@ def test_evaluation_uses_the_playgrounds_cached_backends():
     assert eval_ui._backend("embedded", "") is loaders.get_embedded_backend()
     host = "http://127.0.0.1:9"
     assert eval_ui._backend("ollama", host) is loaders.get_ollama_backend(host)
+
+
+def test_one_repeat_says_stability_needs_two_and_models_read_like_the_playground(page):
+    page.run()
+    options = page.multiselect(key="eval.models")
+    assert options.format_func("embedded:tiny-double") == "tiny-double (on board)"
+    start_run(page, ["embedded:tiny-double"])
+    wait_for_runs()
+    page.run()
+    board = table(page, "stability (spread)")
+    assert list(board["stability (spread)"]) == ["needs 2+ repeats"]
+    assert "None" not in board.to_string()
+
+
+def test_the_form_survives_a_switch_to_another_page_and_back(tmp_path, monkeypatch):
+    from tests.app import HOME
+
+    monkeypatch.setenv("SLM_EXPLORER_DATA", str(tmp_path))
+    at = AppTest.from_file(HOME, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/evaluation.py").run()
+    at.text_input(key="eval.system").set_value("Answer in one sentence.")
+    at.number_input(key="eval.repeats").set_value(3)
+    at.text_input(key="eval.sweep").set_value("0, 0.7").run()
+    at.switch_page("app_pages/glossary.py").run()
+    at.switch_page("app_pages/evaluation.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="eval.system").value == "Answer in one sentence."
+    assert at.number_input(key="eval.repeats").value == 3
+    assert at.text_input(key="eval.sweep").value == "0, 0.7"

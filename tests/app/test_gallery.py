@@ -8,7 +8,7 @@ from slm_lib.catalog.cards import load_models
 from slm_lib.catalog.memory import estimate_need
 from tests.app import unescaped
 
-PAGE = "../../pages/gallery.py"
+PAGE = "../../app_pages/gallery.py"
 
 
 def _count(at: AppTest) -> int:

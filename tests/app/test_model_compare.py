@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-PAGE = "../../pages/model_compare.py"
+PAGE = "../../app_pages/model_compare.py"
 
 
 def _facts(at: AppTest) -> str:

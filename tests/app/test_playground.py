@@ -7,13 +7,13 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests import fake_ollama_fixture
-from tests.app import settle, unescaped
+from tests.app import scatter_labels_apart, settle, unescaped
 from tests.fake_ollama import HYPOTENUSE
 from tests.test_safe_text import assert_inert
 
 fake_ollama = fake_ollama_fixture.fake_ollama  # the loopback fake Ollama fixture
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "playground.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "playground.py")
 TWO = ["ollama:llama3.2:1b", "ollama:qwen2:1.5b"]
 
 
@@ -72,6 +72,7 @@ def test_full_comparison_streams_stats_and_scores(fake_ollama):
     assert "Flags are hints" in stats
     assert "Why this score: words covered, missed, unsupported" in [e.label for e in at.expander]
     assert len(at.get("plotly_chart")) == 2  # pairwise heatmap + quality-vs-speed scatter
+    assert scatter_labels_apart(at, "Quality vs speed")
     sent = chat_requests(fake_ollama)
     assert [b["model"] for b in sent] == ["llama3.2:1b", "qwen2:1.5b"]
     assert sent[0]["messages"][-1]["content"].endswith("Answer: Let's think step by step.")
@@ -159,6 +160,46 @@ def test_hosted_mode_has_no_host_field_and_no_pulls(fake_ollama, monkeypatch):
     at = compare(at, TWO[:1])
     assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
     assert fake_ollama.url not in texts(at.code)  # the internal address is not shown to the public
+
+
+def test_stop_keeps_the_answers_already_finished(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO)
+    done = at.session_state["playground.result"]
+    # What a Stop mid-run leaves behind: the first answer finished, the second not asked yet.
+    at.session_state["playground.partial"] = {**done, "answers": done["answers"][:1], "asked": 2}
+    at.button(key="playground.stop").click().run()
+    assert not at.exception, at.exception
+    assert "Stopped after 1 of 2 answers" in texts(at.info)
+    assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
+    assert len(at.session_state["playground.result"]["answers"]) == 1
+    assert "playground.partial" not in at.session_state
+
+
+def test_a_host_that_stops_answering_keeps_the_selection_and_marks_old_answers(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO[:1])
+    at.sidebar.text_input(key="playground.host").set_value("127.0.0.1:9").run()  # nothing listens on port 9
+    assert not at.exception, at.exception
+    assert "not reachable" in texts(at.sidebar.warning)  # in plain sight, not inside the collapsed list
+    assert at.multiselect(key="playground.models").value == TWO[:1]  # not cleared
+    assert "llama3.2:1b (not available now)" in at.multiselect(key="playground.models").options
+    assert "the host is now `http://127.0.0.1:9`" in texts(at.warning)
+
+
+def test_compare_is_disabled_with_a_reason_until_a_model_is_picked(fake_ollama):
+    at = page(fake_ollama.url)
+    button = at.button(key="playground.run")
+    assert button.disabled and "Pick at least one model" in button.help
+    assert "**Compare** is off until you pick a model" in texts(at.caption)
+
+
+def test_hosted_max_new_tokens_states_the_cap(fake_ollama, monkeypatch):
+    monkeypatch.setenv("SLM_EXPLORER_HOSTED", "1")
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    at = page()
+    box = at.number_input(key="playground.max_tokens")
+    assert box.label == "Max new tokens (up to 256)" and box.max == 256
+    assert "caps an answer at 256 new tokens" in box.help
+    assert "local Ollama server" not in at.markdown[0].value
 
 
 def test_two_answers_diff_word_by_word_and_a_judge_verdict_sits_beside_the_scores(fake_ollama):

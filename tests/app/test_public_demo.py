@@ -25,10 +25,10 @@ from tests.fake_ollama import hostile_names
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 from tests.test_safe_text import assert_inert
 
-EVALUATION = str(ROOT / "pages" / "evaluation.py")
-PLAYGROUND = str(ROOT / "pages" / "playground.py")
-GALLERY = str(ROOT / "pages" / "gallery.py")
-REAL_SLM = str(ROOT / "pages" / "real_slm.py")
+EVALUATION = str(ROOT / "app_pages" / "evaluation.py")
+PLAYGROUND = str(ROOT / "app_pages" / "playground.py")
+GALLERY = str(ROOT / "app_pages" / "gallery.py")
+REAL_SLM = str(ROOT / "app_pages" / "real_slm.py")
 MARKDOWN_KINDS = ("markdown", "caption", "error", "warning", "info", "success")
 
 

@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from slm_lib.compress import tasks as lab_tasks
 from slm_lib.compress.quantize import LAB_SCHEMES
 from slm_lib.tiny import EvalConfig
+from tests.app import unescaped
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "quantization.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "quantization.py")
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +63,20 @@ def test_whole_model_table_measures_every_format_and_says_which_are_simulated():
     assert table.loc["int8 dynamic (torch.ao)", "compute"] == "real int8 kernels (CPU)"
     assert (table["accuracy"] > 0).all()
     assert len(at.get("plotly_chart")) == 3
+    assert "stored KB" in table.columns  # decimal KB, as on every other page
+    assert not at.get("progress")  # the progress bar is gone once measured
+    assert any(i.value.startswith("Your setting (int4 asym group-32) is 6.8x smaller") for i in at.info)
+    radios = [r for r in at.radio if r.key.startswith("quant.quiz.")]
+    assert any("int4 asym group-32" in r.label and "would be 8x" in r.label for r in radios)
+
+
+def test_lesson_link_sets_the_widgets_and_reports_bad_values():
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"bits": "3", "granularity": "channel", "layer": "no.such.layer", "row": "99999"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="quant.bits").value == 3
+    assert at.selectbox(key="quant.granularity").value == "channel"
+    warning = unescaped(at.warning[0].value)
+    assert "layer = “no.such.layer”" in warning and "row = “99999”" in warning
+    assert at.query_params["bits"] == "3"

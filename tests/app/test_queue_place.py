@@ -53,7 +53,7 @@ def test_a_playground_visitor_over_the_generation_cap_is_told_their_place(fake_o
     for _ in range(gate.cap):  # other visitors hold every generation slot
         assert gate.acquire(timeout=0)
     release_when(lambda: gate._line, lambda: [gate.release() for _ in range(gate.cap)])
-    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "playground.py"), default_timeout=120)
     at.session_state["playground.host"] = fake_ollama.url
     at.run()
     at.multiselect(key="playground.models").set_value(["ollama:llama3.2:1b"]).run()
@@ -75,7 +75,7 @@ def test_a_distillation_visitor_over_the_training_cap_waits_then_trains(told):
     cap = pool.lanes[TRAIN].cap
     others = [pool.submit(TRAIN, "tests.jobs.tasks:hold", {"seconds": 600}) for _ in range(cap)]
     release_when(lambda: pool.stats()[TRAIN].waiting, lambda: [job.cancel() for job in others])
-    at = AppTest.from_file(str(ROOT / "pages" / "distillation.py"), default_timeout=300).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "distillation.py"), default_timeout=300).run()
     at.select_slider(key="distill.transfer").set_value(10_000)
     at.slider(key="distill.steps").set_value(10)
     at.button(key="distill.train").click().run()

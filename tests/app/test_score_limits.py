@@ -10,7 +10,7 @@ from tests.app import HOME
 def _page() -> AppTest:
     at = AppTest.from_file(HOME, default_timeout=240)
     at.run()
-    at.switch_page("pages/score_limits.py").run()
+    at.switch_page("app_pages/score_limits.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

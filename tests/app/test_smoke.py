@@ -22,5 +22,14 @@ def test_page_renders_without_exception(spec):
 def test_router_registers_every_page_file():
     from pathlib import Path
 
-    files = {f"pages/{p.name}" for p in Path("pages").glob("*.py")}
+    files = {f"app_pages/{p.name}" for p in Path("app_pages").glob("*.py")}
     assert files == {p.path for p in PAGES}
+
+
+def test_no_pages_folder_next_to_the_entrypoint():
+    """Streamlit runs its old automatic page list for a ``pages/`` folder beside Home.py until the router's
+    navigation arrives, so the sidebar would show raw file names during a long first run."""
+
+    from tests.app import ROOT
+
+    assert not (ROOT / "pages").exists(), "keep page scripts in app_pages/, not pages/"

@@ -9,6 +9,7 @@ Skipped when Chromium is missing, unless ``CI`` is set: then it must run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -187,12 +188,12 @@ def test_evaluation_run_fills_the_leaderboard(browser, app_url, shots):
         page.goto(f"{app_url}/evaluation")
         wait_until_idle(page)
         for key, names in [
-            ("eval-models", ["ollama:llama3.2:1b", "ollama:qwen2:1.5b"]),
+            ("eval-models", ["llama3.2:1b (Ollama)", "qwen2:1.5b (Ollama)"]),  # labelled as in the playground
             ("eval-categories", ["Translation"]),
         ]:
             box = page.locator(f".st-key-{key}")
             for name in names:
-                box.locator("input").fill(name)
+                box.locator("input").fill(name.split(" ")[0])
                 page.get_by_role("option", name=name, exact=True).click()
             page.keyboard.press("Escape")
             wait_until_idle(page)
@@ -325,5 +326,113 @@ def test_hostile_names_answers_and_errors_fetch_nothing_from_the_attacker(
         page.goto(f"{app_url}/gallery?model=%21%5Bx%5D%28{attacker.url}%2Fq.png%29")  # a URL value
         expect(page.get_by_text("in the catalog", exact=False).first).to_be_visible(timeout=120_000)
         _assert_nothing_live(page, attacker)
+    finally:
+        page.close()
+
+
+def test_sidebar_lists_the_sections_from_the_first_paint(browser, app_url):
+    """No pages/ folder: Streamlit never shows its automatic list of file names, even while a page runs."""
+    titles = {p.title for p in PAGES}
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/pruning")
+        nav = page.locator("[data-testid='stSidebarNav']")
+        nav.wait_for(timeout=60_000)
+        links = [t.strip().splitlines()[-1] for t in nav.locator("a").all_inner_texts()]  # after the icon name
+        assert links and set(links) <= titles, links
+        assert {"Learn", "Compress", "Choose", "Compare"} <= set(nav.inner_text().splitlines())
+        wait_until_idle(page)
+    finally:
+        page.close()
+
+
+def test_home_cards_have_no_gap_and_status_icons_need_no_emoji_font(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(app_url)
+        wait_until_idle(page)
+        heights = [box["height"] for box in (h.bounding_box() for h in page.locator("h3").all()[:3]) if box]
+        assert len(heights) == 3 and max(heights) < 1.6 * min(heights)  # one line each, no blank line under one
+        alerts = page.locator("[data-testid='stAlert']")
+        assert alerts.count() >= 1
+        icon = alerts.first.locator("[data-testid='stAlertDynamicIcon']").inner_text()
+        assert re.fullmatch("[a-z_]+", icon), icon  # a Material ligature ("warning"), not an emoji glyph
+        radios = page.locator("[data-testid='stRadio']")
+        assert radios.count() >= 3  # the quiz
+    finally:
+        page.close()
+
+
+def test_slm_vs_llm_cells_wrap_and_sources_are_links(browser, app_url, shots):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/slm_vs_llm")
+        wait_until_idle(page)
+        table = page.locator("[data-testid='stMarkdownContainer'] table").first
+        overflow = table.evaluate(
+            "t => [...t.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1).length"
+        )
+        assert overflow == 0  # every cell shows all of its text
+        main = page.locator("[data-testid='stMain']").bounding_box()
+        box = table.bounding_box()
+        assert box["x"] + box["width"] <= main["x"] + main["width"]  # the LLM column is not clipped at 1400 px
+        assert "data-centre GPUs" in table.inner_text()
+        page.locator(".st-key-vs-view").get_by_text("Numbers", exact=True).click()
+        wait_until_idle(page)
+        links = page.locator("[data-testid='stMarkdownContainer'] table a[href^='http']")
+        assert links.count() >= 8
+        page.screenshot(path=str(shots / "slm_vs_llm_numbers.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_glossary_term_link_and_hover_help_on_a_lab(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/glossary?term=kv-cache")
+        wait_until_idle(page)
+        expect(page.get_by_text("grows with the context length", exact=False).first).to_be_visible()
+        page.goto(f"{app_url}/quantization")
+        wait_until_idle(page)
+        for key in ["bits", "symmetric", "granularity", "group_size"]:  # bits, zero point, scale, group size
+            expect(page.locator(f".st-key-quant-{key} [data-testid='stTooltipIcon']")).to_be_visible(timeout=60_000)
+    finally:
+        page.close()
+
+
+def test_a_lesson_link_opens_the_pruning_lab_with_its_settings(browser, app_url, shots):
+    """The teacher's link reproduces the settings (the run itself is checked, faster, in tests/app)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/pruning?method=structured&sparsity=0.3&recover=0&steps=banana")
+        wait_until_idle(page)
+        expect(page.locator(".st-key-prune-sparsity")).to_contain_text("0.30", timeout=60_000)  # painted
+        assert page.locator(".st-key-prune-method input").input_value() == "Structured: neurons and heads"
+        assert not page.locator(".st-key-prune-recover input").is_checked()
+        warning = page.locator("[data-testid='stAlert']").filter(has_text="could not be used").inner_text()
+        assert "steps = “banana”" in warning  # a bad value is named, and its default used
+        assert "method=structured" in page.url and "sparsity=0.3" in page.url and "banana" not in page.url
+        page.screenshot(path=str(shots / "pruning_lesson_link.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_unreachable_host_error_is_in_plain_sight(browser, app_url):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/playground")
+        wait_until_idle(page)
+        host = page.locator(".st-key-playground-host input")
+        host.fill("127.0.0.1:9")
+        page.keyboard.press("Enter")
+        wait_until_idle(page)
+        warning = page.locator("[data-testid='stSidebar'] [data-testid='stAlert']").filter(has_text="not reachable")
+        expect(warning.first).to_be_visible()  # not folded away inside the installed-models box
     finally:
         page.close()

@@ -63,3 +63,25 @@ def test_memory_breakdown_stacks_the_estimate():
     assert total == pytest.approx([e.total_gb for e in table])
     with pytest.raises(ValueError, match="labels"):
         memory_breakdown_figure(table, ["one"])
+
+
+def test_mmlu_chart_labels_do_not_overlap():
+    from slm_lib.chart_labels import label_overlaps, label_positions
+
+    fig = params_vs_mmlu_figure(CARDS)
+    xs, ys, names = ([v for t in fig.data for v in getattr(t, axis)] for axis in ("x", "y", "text"))
+    assert label_overlaps(xs, ys, names, ["top center"] * len(xs), log_x=True) > 0  # the old layout
+    spots = [p for t in fig.data for p in t.textposition]
+    assert spots == label_positions(xs, ys, names, log_x=True)
+    assert label_overlaps(xs, ys, names, spots, log_x=True) == 0
+
+
+def test_label_positions_separate_points_that_sit_together():
+    from slm_lib.chart_labels import label_overlaps, label_positions
+
+    xs, ys, names = [1.0, 1.0, 1.0, 9.0], [5.0, 5.05, 4.95, 1.0], ["int4 g32", "int3 g32", "int8 pc", "fp32"]
+    spots = label_positions(xs, ys, names)
+    assert len(set(spots[:3])) == 3
+    assert label_overlaps(xs, ys, names, spots) == 0
+    with pytest.raises(ValueError, match="must match"):
+        label_positions([1.0], [1.0, 2.0], ["a"])

@@ -29,6 +29,13 @@ def test_mask_and_sweep_figures_show_their_data():
     assert list(fig.data[0].x) == [0.0, 0.5] and list(fig.data[0].y) == [0.6, 0.5]
 
 
+def test_a_two_point_sweep_is_drawn_as_points_not_a_line():
+    two = [SweepPoint(0.0, 0.67, 3.3), SweepPoint(0.5, 0.61, 4.1)]
+    assert sweep_figure(two, "2:4", 0.67).data[0].mode == "markers"
+    three = [*two, SweepPoint(0.9, 0.2, 30.0)]
+    assert sweep_figure(three, "magnitude", 0.67).data[0].mode == "lines+markers"
+
+
 def test_row_figure_draws_one_segment_per_level_per_group_and_errors_in_steps():
     original, quantized, steps = np.array([0.1, 0.4, -0.2]), np.array([0.0, 0.5, -0.25]), np.array([0.25, 0.25, 0.5])
     fig, err = row_figure(original, quantized, steps, [(0, 2, (-0.25, 0.0, 0.25)), (2, 3, (-0.5, 0.0))])
@@ -39,7 +46,9 @@ def test_row_figure_draws_one_segment_per_level_per_group_and_errors_in_steps():
 
 
 def test_scheme_loss_and_soft_target_charts():
-    assert list(scheme_figure(["fp32", "int4"], [4096, 512], [0.6, 0.58]).data[0].x) == [4.0, 0.5]
+    scheme = scheme_figure(["fp32", "int4"], [4000, 500], [0.6, 0.58]).data[0]
+    assert list(scheme.x) == [4.0, 0.5]  # decimal KB, as everywhere in the app
+    assert len(scheme.textposition) == 2  # one label spot per point, chosen so labels stay apart
     fig = loss_chart({"distilled": [2.0, 1.5], "hard labels": [2.0, 1.7]}, [(2, 1.6, 1.8)], total_steps=2)
     assert len(fig.data) == 4 and list(fig.data[2].y) == [1.6]
     bars = soft_target_chart(["a", " "], [1.0, 4.0], [[0.9, 0.1], [0.6, 0.4]])

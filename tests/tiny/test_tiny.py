@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from slm_lib.settings import limits
 from slm_lib.tiny import (
+    LAB_EVAL,
     TEACHER_PATH,
     EvalConfig,
     TinyConfig,
@@ -204,6 +205,14 @@ def test_teacher_ships_with_its_recipe_and_reaches_the_accuracy_target():
     assert teacher is not load_teacher()  # a fresh copy per call
     assert 500_000 <= param_count(teacher) <= 2_000_000
     assert evaluate(teacher, "val", EvalConfig(max_windows=24)).accuracy >= 0.60
+
+
+def test_the_teachers_recorded_scores_are_the_pages_split():
+    """One evaluation split, one number: the metadata (and so README and the pages) is the LAB_EVAL score."""
+    meta = read_metadata(TEACHER_PATH)
+    scores = evaluate(load_teacher(), "val", LAB_EVAL)
+    assert meta["val_accuracy"] == f"{scores.accuracy:.4f}" and meta["val_perplexity"] == f"{scores.perplexity:.3f}"
+    assert "LAB_EVAL" in meta["val_split"]
 
 
 def test_a_pickled_checkpoint_is_refused_not_unpickled(tmp_path):

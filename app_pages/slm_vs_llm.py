@@ -1,14 +1,19 @@
 """SLM vs LLM: eight dimensions in plain words or sourced numbers, two charts, and a quiz."""
 
-import secrets
-
-import pandas as pd
 import streamlit as st
 
 from app_ui import fail, page_header
-from app_ui.catalog_ui import cards_or_fail
+from app_ui.catalog_ui import cards_or_fail, link
+from app_ui.learn_ui import quiz, terms_line
 from slm_lib.catalog import charts
-from slm_lib.catalog.slm_vs_llm import ComparisonError, grade, load_comparison, select_dimensions, shuffle_quiz
+from slm_lib.catalog.slm_vs_llm import ComparisonError, load_comparison, select_dimensions
+from slm_lib.learn.quiz import Question
+
+
+def cell(text: str) -> str:
+    """Project text as one Markdown table cell (a pipe or line break would end the cell)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
 
 page_header(
     "SLM vs LLM",
@@ -31,13 +36,14 @@ if not dims:
 if view == "Numbers":
     for dim in dims:
         with st.expander(f"**{dim.name}**: {dim.example}", expanded=True):
-            table = pd.DataFrame(
-                [{"Model / setting": f.label, "Figure": f.value, "Source": f.source} for f in dim.numbers]
-            )
-            st.dataframe(table, hide_index=True, width="stretch")
-else:
-    table = pd.DataFrame([{"Dimension": d.name, "SLMs": d.slm, "LLMs": d.llm} for d in dims])
-    st.dataframe(table, hide_index=True, width="stretch")
+            rows = "\n".join(f"| {cell(f.label)} | {cell(f.value)} | {cell(link(f.source))} |" for f in dim.numbers)
+            st.markdown("| Model / setting | Figure | Source |\n|---|---|---|\n" + rows)
+    terms_line(*(f"{f.label} {f.value}" for d in dims for f in d.numbers))
+else:  # a Markdown table wraps long cells instead of cutting them off
+    rows = "\n".join(f"| **{cell(d.name)}** | {cell(d.slm)} | {cell(d.llm)} |" for d in dims)
+    if dims:
+        st.markdown("| Dimension | SLMs | LLMs |\n|---|---|---|\n" + rows)
+        terms_line(*(f"{d.slm} {d.llm}" for d in dims))
     for dim in dims:
         with st.expander(f"More on {dim.name.lower()}"):
             st.markdown(f"{dim.detail}\n\n**Example.** {dim.example}")
@@ -46,10 +52,7 @@ if view == "Numbers":
     st.subheader("Parameters vs knowledge (MMLU, 5-shot)")
     cards = cards_or_fail()
     st.plotly_chart(charts.params_vs_mmlu_figure(cards), key="vs.chart.mmlu")
-    st.caption(
-        "Published MMLU 5-shot scores from each model's card or paper (hover for source and date); harnesses "
-        "differ, so treat small gaps as noise. " + charts.params_vs_mmlu_caption(cards)
-    )
+    st.caption("Hover a point for its source and date. " + charts.params_vs_mmlu_caption(cards))
     st.subheader("Memory to hold the weights")
     st.plotly_chart(charts.weights_memory_figure(cards), key="vs.chart.memory")
     st.caption(
@@ -57,18 +60,4 @@ if view == "Numbers":
         "and runtime come on top: see the gallery."
     )
 
-st.header("Check yourself")
-if "vs.quiz.seed" not in st.session_state:
-    st.session_state["vs.quiz.seed"] = secrets.randbits(32)  # options in a different order for each visitor
-quiz = shuffle_quiz(data.quiz, st.session_state["vs.quiz.seed"])
-correct = 0
-for i, q in enumerate(quiz):
-    choice = st.radio(q.question, q.options, index=None, key=f"vs.quiz.{i}")
-    verdict = grade(q, choice)
-    if verdict is True:
-        correct += 1
-        st.success(f"Right. {q.explanation}")
-    elif verdict is False:
-        st.error(f"Not quite. {q.explanation}")
-answered = sum(st.session_state.get(f"vs.quiz.{i}") is not None for i in range(len(quiz)))
-st.metric("Score", f"{correct} / {len(quiz)}", help=f"{answered} answered so far")
+quiz("vs", [Question(q.question, q.options, q.answer, q.explanation) for q in data.quiz], "Check yourself")

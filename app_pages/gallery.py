@@ -16,6 +16,7 @@ from app_ui.catalog_ui import (
     size_badge,
     sync_query,
 )
+from app_ui.learn_ui import term_help
 from slm_lib import catalog
 from slm_lib.catalog.cards import get_card
 from slm_lib.catalog.memory import CANNOT_TELL, MAY_FIT, QUANTS, TOO_BIG, estimate_need
@@ -89,12 +90,24 @@ with st.sidebar:
         max_value=10_000.0,
         step=1.0,
         key="gallery.fit_gb",
-        help="Memory left after the operating system and other apps: on an 8 GB laptop, about 6 GB. "
-        "'Which SLM fits?' works the reserve out for you.",
+        help=term_help(
+            "GB",
+            "KV cache",
+            text="Memory left after the operating system and other apps: on an 8 GB laptop, about 6 GB. "
+            "Weights plus KV cache plus a 10% allowance must fit in it; 'Which SLM fits?' works the reserve out "
+            "for you.",
+        ),
     )
     quant = quant_picker("gallery.quant")
     ctx = int(
-        st.number_input("Context you need (tokens)", min_value=1, max_value=1_000_000, step=1024, key="gallery.ctx")
+        st.number_input(
+            "Context you need (tokens)",
+            min_value=1,
+            max_value=1_000_000,
+            step=1024,
+            key="gallery.ctx",
+            help=term_help("Context length", "KV cache"),
+        )
     )
     kinds = st.multiselect("License", opts["license_kinds"], key="gallery.license")
     mods = st.multiselect("Accepts", opts["modalities"], key="gallery.modality")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_ui import page_header, show_code
 from app_ui.catalog_ui import cards_or_fail, device_picker, quant_picker, reserve_picker, size_badge
+from app_ui.learn_ui import term_help
 from slm_lib import catalog
 from slm_lib.catalog.hardware import RESERVE_RULE
 from slm_lib.catalog.memory import estimate_need
@@ -35,6 +36,7 @@ with left:
         value=4096,
         step=1024,
         key="chooser.context",
+        help=term_help("Context length", "KV cache"),
     )
 with right:
     lic = st.radio("License", list(LICENSES), format_func=LICENSES.get, key="chooser.license")

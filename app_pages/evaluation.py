@@ -8,12 +8,12 @@ import streamlit as st
 from app_ui import endpoints_ui, eval_ui, fail, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
-from slm_lib.eval.config import RunConfig, parse_temperatures
+from slm_lib.eval.config import RunConfig, model_label, parse_temperatures
 from slm_lib.eval.leaderboard import leaderboard
 from slm_lib.eval.prompting import DEFAULT_TEMPLATE
 from slm_lib.eval.questions import categories, filter_categories
 from slm_lib.eval.runs import execute_run
-from slm_lib.safe_text import neutralize
+from slm_lib.safe_text import neutralize, plain
 
 page_header(
     "Evaluation runs",
@@ -56,7 +56,12 @@ try:
     choices = choices + served
     for note in notes + served_notes:
         st.caption(f"Unavailable: {neutralize(note).text}")
-    models = st.multiselect("Models", choices, key="eval.models", placeholder="Choose one or more models")
+    kept = [m for m in st.session_state.get("eval.models", []) if m not in choices]
+    if kept:  # a model picked before (e.g. from an Ollama server that is gone) stays, and says so
+        st.caption(f"Not available now: {plain(', '.join(map(model_label, kept)))}. Its answers would be errors.")
+    models = st.multiselect(
+        "Models", [*choices, *kept], key="eval.models", format_func=model_label, placeholder="Choose one or more models"
+    )
     picked = eval_ui.question_picker()
     with st.expander("Prompt and options"):
         template = st.text_area("Prompt template ({question} is replaced)", DEFAULT_TEMPLATE, key="eval.template")

@@ -4,6 +4,7 @@ that show why: an overall score, similarity, fact flags, covered and missed word
 import streamlit as st
 
 from app_ui import assess_ui, chat_ui, endpoints_ui, page_header, show_code
+from app_ui.learn_ui import term_help
 from slm_lib import settings
 from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting, similarity
@@ -14,9 +15,10 @@ page_header(
     "Playground",
     "The source article's experiment, live: send **one question to several small models**, read the "
     "answers side by side with their speed, and see which answer is closest to a **reference answer**. "
-    "Models come from a local [Ollama](https://ollama.com) server, from any OpenAI-compatible server (vLLM, "
-    "llama.cpp, LM Studio, `transformers serve`: add it in the sidebar) and from the app itself (SmolLM2 on "
-    "board). Answers run one after another so their timings do not compete for the CPU.",
+    "Models come from the app itself (SmolLM2 and its compressed variants, on board), from an "
+    "[Ollama](https://ollama.com) server (your own, or this deployment's) and from any OpenAI-compatible server "
+    "(vLLM, llama.cpp, LM Studio, `transformers serve`: add it in the sidebar). Answers run one after another "
+    "so their timings do not compete for the CPU.",
 )
 chat_ui.init_state()
 caps = settings.limits()
@@ -40,12 +42,17 @@ with st.expander("Prompt template, system prompt and generation options"):
     system = st.text_area("System prompt (optional)", key="playground.system", height=68)
     c1, c2, c3 = st.columns(3)
     temperature = c1.slider(
-        "Temperature", 0.0, 2.0, 0.0, 0.05, key="playground.temperature", help="0 = greedy: the same answer every time."
+        "Temperature", 0.0, 2.0, 0.0, 0.05, key="playground.temperature", help=term_help("Temperature", "greedy")
     )
     max_tokens = c2.number_input(
-        "Max new tokens", 1, caps.max_new_tokens, min(256, caps.max_new_tokens), key="playground.max_tokens"
+        f"Max new tokens (up to {caps.max_new_tokens:,})",
+        1,
+        caps.max_new_tokens,
+        min(256, caps.max_new_tokens),
+        key="playground.max_tokens",
+        help=term_help("token", text=f"This server caps an answer at {caps.max_new_tokens:,} new tokens."),
     )
-    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="playground.seed")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="playground.seed", help=term_help("Seed"))
 
 choices = chat_ui.model_choices(host, installed)
 models = st.multiselect(
@@ -60,8 +67,11 @@ reference = st.text_area(
     "Reference answer (optional: scores each answer by similarity)", key="playground.reference", height=90
 )
 b1, b2 = st.columns([1, 5])
-run = b1.button("Compare", type="primary", key="playground.run", disabled=not models)
-b2.button("Stop", key="playground.stop", help="Stops the comparison; answers finished so far are dropped.")
+hint = "Pick at least one model above to compare." if not models else None
+run = b1.button("Compare", type="primary", key="playground.run", disabled=not models, help=hint)
+b2.button("Stop", key="playground.stop", help="Stops the comparison; answers finished so far stay.")
+if hint and choices:
+    st.caption(f"**Compare** is off until you pick a model: {hint.lower()}")
 if not choices:
     st.info("No models yet: start Ollama (`ollama serve`) and pull a model, or install the on-board SmolLM2.")
 
@@ -77,22 +87,25 @@ if run:
         st.error(f"{exc}")
         st.stop()
     options = ChatOptions(temperature=float(temperature), max_new_tokens=int(max_tokens), seed=int(seed))
-    answers = chat_ui.run_comparison(models, host, messages, options, choices)
-    st.session_state["playground.result"] = {  # one assignment: a stopped run leaves no half result
-        "answers": answers,
-        "labels": choices,
-        "options": options,
-        "template": template,
-        "question": question,
-        "system": system,
-    }
+    context = {"labels": choices, "options": options, "template": template, "question": question}
+    context |= {"system": system, "host": host}
+    answers = chat_ui.run_comparison(models, host, messages, options, choices, keep=context)
+    st.session_state.pop("playground.partial", None)
+    st.session_state["playground.result"] = {**context, "answers": answers}  # one assignment
     st.session_state["playground.verdicts"] = {}  # verdicts belong to the answers they judged
     st.rerun()
 
-# ---- results ----
+# ---- results (a stopped run keeps the answers it finished) ----
+if (partial := chat_ui.take_partial()) is not None:
+    st.session_state["playground.result"] = partial
 result = st.session_state.get("playground.result")
 if result:
     st.subheader("Answers")
+    if result.get("stopped"):
+        st.info(result["stopped"], icon=":material/stop_circle:")
+    asked_ollama = any(a.model_id.startswith("ollama:") for a in result["answers"])
+    if asked_ollama and result.get("host") != host:
+        st.warning(chat_ui.stale_host_note(result.get("host"), host), icon=":material/history:")
     texts = {a.model_id: a.text for a in result["answers"] if a.scorable}
     verdicts = st.session_state.get("playground.verdicts", {})
     scores = chat_ui.render_answers(result["answers"], reference, result["labels"], result["question"], verdicts)
