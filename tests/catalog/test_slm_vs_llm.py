@@ -8,10 +8,8 @@ import pytest
 from slm_lib.catalog.slm_vs_llm import (
     ASSET,
     ComparisonError,
-    grade,
     load_comparison,
     select_dimensions,
-    shuffle_quiz,
 )
 
 DIMENSIONS = {"size", "training", "compute", "proficiency", "inference", "latency", "control", "cost"}
@@ -29,16 +27,7 @@ def test_quiz_has_five_or_more_questions_with_valid_answers():
     quiz = load_comparison().quiz
     assert len(quiz) >= 5
     for q in quiz:
-        assert grade(q, q.options[q.answer]) is True
-        wrong = next(o for i, o in enumerate(q.options) if i != q.answer)
-        assert grade(q, wrong) is False
-        assert grade(q, None) is None
-
-
-def test_grade_rejects_an_unknown_option():
-    q = load_comparison().quiz[0]
-    with pytest.raises(ValueError, match="not one of the options"):
-        grade(q, "something else")
+        assert 0 <= q.answer < len(q.options) and len(set(q.options)) == len(q.options)
 
 
 def test_select_dimensions_keeps_file_order_and_rejects_unknown():
@@ -112,16 +101,3 @@ def test_licenses_cost_and_training_say_what_the_sources_say():
     cost = " ".join([dims["cost"].example, *(f.value for f in dims["cost"].numbers)])
     assert "460k" in cost and "86k" in cost and "1.46M" in cost and "7.0M" in cost
     assert "weeks" not in dims["training"].slm and "30.84M" in dims["training"].example
-
-
-def test_quiz_shuffle_moves_the_answer_and_keeps_it_right():
-    quiz = load_comparison().quiz
-    assert shuffle_quiz(quiz, 3) == shuffle_quiz(quiz, 3)  # one visitor's quiz stays put across reruns
-    positions = set()
-    for seed in range(20):
-        for original, shuffled in zip(quiz, shuffle_quiz(quiz, seed), strict=True):
-            assert shuffled.question == original.question
-            assert sorted(shuffled.options) == sorted(original.options)
-            assert shuffled.options[shuffled.answer] == original.options[original.answer]
-            positions.add(shuffled.answer)
-    assert positions == {0, 1, 2, 3}
