@@ -1,7 +1,9 @@
 """Streamlit helpers for the pruning and quantization pages: the cached teacher, cached runs, tables, charts.
 
 Every run is cached per configuration (``st.cache_data``), so revisiting a page or moving a slider back does not
-recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing.
+recompute; a run interrupted by a rerun (Stop, or a slider moved mid-run) caches nothing. The work itself
+(pruning, sweeps, quantizing, measuring) and the figures are ``slm_lib``'s; this module adds the shared teacher,
+caching, progress bars and the cost table.
 """
 
 from __future__ import annotations
@@ -10,45 +12,32 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from app_ui import fail
 from app_ui.lab_ui import teacher_model, training_slot
-from slm_lib.compress.prune import PruneConfig, prunable_linears, prune
-from slm_lib.compress.quantize import (
-    LAB_SCHEMES,
-    QuantizeConfig,
-    QuantSpec,
-    quantize_model,
-    quantize_scheme,
-    quantize_tensor,
-)
-from slm_lib.tiny import EvalConfig, TinyLM, evaluate, measure_latency, param_count
+from slm_lib.compress.prune import PruneConfig, SweepPoint, prunable_linears, prune, sparsity_sweep
+from slm_lib.compress.quant_grid import QuantSpec, group_spans, quantize_tensor
+from slm_lib.compress.quantize import LAB_SCHEMES, QuantizeConfig, QuantizeResult, quantize_model, quantize_scheme
+from slm_lib.tiny import EvalConfig, Measurement, TinyLM, measure_model, param_count
 
 __all__ = [
     "EVAL",
     "LATENCY",
     "SWEEP",
-    "Measured",
     "PruneView",
     "RowView",
     "SchemeRow",
     "TrainingBusy",
     "cost_table",
     "custom_scheme",
-    "histogram_figure",
     "lab_teacher",
     "layer_names",
-    "mask_figure",
     "prune_view",
     "quant_row",
-    "row_figure",
-    "scheme_figure",
     "scheme_table",
     "sweep",
-    "sweep_figure",
     "teacher_or_fail",
 ]
 
@@ -77,16 +66,8 @@ def layer_names() -> list[str]:
     return list(prunable_linears(teacher_or_fail(), ("head",)))
 
 
-@dataclass(frozen=True)
-class Measured:
-    accuracy: float
-    perplexity: float
-    latency_ms: float
-
-
-def _measure(model: torch.nn.Module) -> Measured:
-    result = evaluate(model, "val", EVAL)  # type: ignore[arg-type]
-    return Measured(result.accuracy, result.perplexity, measure_latency(model, **LATENCY).ms_per_token)
+def _measure(model: torch.nn.Module) -> Measurement:
+    return measure_model(model, EVAL, **LATENCY)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------- pruning
@@ -100,8 +81,8 @@ class PruneView:
     nonzero_params: int
     dense_bytes: int
     sparse_bytes: int
-    pruned: Measured
-    teacher: Measured
+    pruned: Measurement
+    teacher: Measurement
     teacher_params: int
     recover_losses: tuple[float, ...]
     recover_seconds: float
@@ -151,23 +132,18 @@ def prune_view(method: str, sparsity: float, recover_steps: int) -> PruneView:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def sweep(method: str) -> pd.DataFrame:
+def sweep(method: str) -> tuple[SweepPoint, ...]:
     """Held-out accuracy at each sparsity in :data:`SWEEP`, no recovery (2:4 has one point: 50%)."""
-    teacher = lab_teacher()
-    levels = (0.0, 0.5) if method == "2:4" else SWEEP
     bar = st.progress(0.0, text=f"Sweeping {method} pruning…")
-    rows = []
-    for i, level in enumerate(levels):
-        config = PruneConfig("magnitude" if level == 0 else method, level)
-        result = prune(teacher, config)
-        score = evaluate(result.model, "val", EVAL)  # type: ignore[arg-type]
-        rows.append({"sparsity": level, "accuracy": score.accuracy, "perplexity": score.perplexity})
-        bar.progress((i + 1) / len(levels), text=f"Sparsity {level:.0%}: accuracy {score.accuracy:.3f}")
-    return pd.DataFrame(rows)
+
+    def progress(point: SweepPoint, done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Sparsity {point.sparsity:.0%}: accuracy {point.accuracy:.3f}")
+
+    return sparsity_sweep(lab_teacher(), method, SWEEP, EVAL, on_point=progress)
 
 
 def cost_table(view: PruneView) -> pd.DataFrame:
-    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measured) -> dict[str, object]:
+    def row(name: str, params: int, nonzero: int, dense: int, sparse: int, m: Measurement) -> dict[str, object]:
         return {
             "model": name,
             "parameters": f"{params:,}",
@@ -176,7 +152,7 @@ def cost_table(view: PruneView) -> pd.DataFrame:
             "sparse-encoded bytes": f"{sparse / 1024:,.0f} KiB",
             "accuracy": f"{m.accuracy:.3f}",
             "perplexity": f"{m.perplexity:.2f}",
-            "latency (ms/char)": f"{m.latency_ms:.2f}",
+            "latency (ms/char)": f"{m.ms_per_token:.2f}",
         }
 
     t_bytes = view.teacher_params * 4
@@ -195,46 +171,6 @@ def cost_table(view: PruneView) -> pd.DataFrame:
     )
 
 
-def histogram_figure(view: PruneView, layer: str) -> go.Figure:
-    before, after = view.before[layer].ravel(), view.after[layer].ravel()
-    fig = go.Figure()
-    fig.add_histogram(x=before, name="before", nbinsx=80, opacity=0.6)
-    fig.add_histogram(x=after[after != 0], name="after (nonzero only)", nbinsx=80, opacity=0.6)
-    fig.update_layout(
-        barmode="overlay", xaxis_title="weight value", yaxis_title="count", height=320, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def mask_figure(view: PruneView, layer: str) -> go.Figure:
-    mask = view.masks[layer]
-    fig = go.Figure(
-        go.Heatmap(
-            z=mask.astype(np.int8),
-            colorscale=[[0, "#d62728"], [1, "#1f77b4"]],
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        xaxis_title="input", yaxis_title="output", yaxis_autorange="reversed", height=360, margin={"t": 30, "b": 10}
-    )
-    return fig
-
-
-def sweep_figure(frame: pd.DataFrame, method: str, teacher_accuracy: float) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=frame["sparsity"], y=frame["accuracy"], mode="lines+markers", name=method))
-    fig.add_hline(y=teacher_accuracy, line_dash="dot", annotation_text="teacher")
-    fig.update_layout(
-        xaxis_title="sparsity",
-        yaxis_title="held-out accuracy",
-        xaxis_tickformat=".0%",
-        height=320,
-        margin={"t": 30, "b": 10},
-    )
-    return fig
-
-
 # ------------------------------------------------------------------------------------------ quantization
 @dataclass(frozen=True)
 class RowView:
@@ -243,8 +179,7 @@ class RowView:
     original: np.ndarray
     quantized: np.ndarray
     steps: np.ndarray  # each element's grid step (scale)
-    grid_x: list[float | None]  # horizontal segments: one per grid level per group (None separates them)
-    grid_y: list[float | None]
+    grids: tuple[tuple[int, int, tuple[float, ...]], ...]  # (first column, end column, levels) per group drawn
     layer_bytes: int
     layer_fp32_bytes: int
     levels: int
@@ -256,50 +191,19 @@ def quant_row(bits: int, symmetric: bool, granularity: str, group_size: int, lay
     weight = dict(lab_teacher().named_modules())[layer].weight.detach().cpu()
     qt = quantize_tensor(weight, spec)
     back, steps = qt.dequantize()[row], qt.element_scales()[row]
-    n_cols = weight.shape[1]
-    if granularity == "tensor":
-        groups = [(0, 0, n_cols)]  # (group index, first column, end column)
-    elif granularity == "channel":
-        groups = [(row, 0, n_cols)]
-    else:
-        per_row = -(-n_cols // group_size)
-        groups = [(row * per_row + g, g * group_size, min(n_cols, (g + 1) * group_size)) for g in range(per_row)]
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    if len(qt.grid(0)) <= 32:  # finer grids are drawn as a blur: skip them
-        for g, start, end in groups:
-            for level in qt.grid(g).tolist():
-                xs += [start - 0.5, end - 0.5, None]
-                ys += [level, level, None]
+    levels = len(qt.grid(0))
+    grids = ()
+    if levels <= 32:  # finer grids are drawn as a blur: skip them
+        grids = tuple((start, end, tuple(qt.grid(g).tolist())) for g, start, end in group_spans(qt, row))
     return RowView(
         original=weight[row].numpy(),
         quantized=back.numpy(),
         steps=steps.numpy(),
-        grid_x=xs,
-        grid_y=ys,
+        grids=grids,
         layer_bytes=qt.nbytes,
         layer_fp32_bytes=weight.numel() * 4,
-        levels=len(qt.grid(0)),
+        levels=levels,
     )
-
-
-def row_figure(view: RowView) -> tuple[go.Figure, go.Figure]:
-    """Left: the row's weights and the grid they snap to. Right: error in units of the grid step."""
-    x = np.arange(len(view.original))
-    fig = go.Figure()
-    if view.grid_x:
-        fig.add_scatter(
-            x=view.grid_x, y=view.grid_y, mode="lines", name="grid", line={"color": "lightgray", "width": 1}
-        )
-    fig.add_scatter(x=x, y=view.original, mode="markers", name="original", marker={"size": 5})
-    fig.add_scatter(x=x, y=view.quantized, mode="markers", name="quantized", marker={"size": 5, "symbol": "x"})
-    fig.update_layout(xaxis_title="input index", yaxis_title="weight", height=340, margin={"t": 30, "b": 10})
-    errors = (view.quantized - view.original) / view.steps
-    err = go.Figure(go.Histogram(x=errors, nbinsx=40))
-    err.update_layout(
-        xaxis_title="error / grid step (always within ±0.5)", yaxis_title="count", height=340, margin={"t": 30, "b": 10}
-    )
-    return fig, err
 
 
 @dataclass(frozen=True)
@@ -314,26 +218,18 @@ class SchemeRow:
     compute: str
 
 
-def _row(name: str, result: object, compute: str) -> SchemeRow:
-    m = _measure(result.model)  # type: ignore[attr-defined]
+def _row(name: str, result: QuantizeResult) -> SchemeRow:
+    m = _measure(result.model)
     return SchemeRow(
         name,
         result.bits,
         result.stored_bytes,
-        result.compression,  # type: ignore[attr-defined]
+        result.compression,
         m.accuracy,
         m.perplexity,
-        m.latency_ms,
-        compute,
+        m.ms_per_token,
+        result.compute,
     )
-
-
-def _compute_note(name: str, simulated: bool) -> str:
-    if simulated:
-        return "fake-quantized: dequantized to float for compute, so no speed-up"
-    if name == "int8 dynamic (torch.ao)":
-        return "real int8 kernels (CPU)"
-    return f"real {name} storage and compute"
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -344,7 +240,7 @@ def scheme_table() -> list[SchemeRow]:
     rows = []
     for i, name in enumerate(LAB_SCHEMES):
         result = quantize_scheme(teacher, name)
-        rows.append(_row(name, result, _compute_note(name, result.simulated)))
+        rows.append(_row(name, result))
         bar.progress((i + 1) / len(LAB_SCHEMES), text=f"{name}: accuracy {rows[-1].accuracy:.3f}")
     return rows
 
@@ -353,25 +249,4 @@ def scheme_table() -> list[SchemeRow]:
 def custom_scheme(bits: int, symmetric: bool, granularity: str, group_size: int) -> SchemeRow:
     spec = QuantSpec(bits, symmetric, granularity, group_size)
     result = quantize_model(lab_teacher(), QuantizeConfig(spec))
-    return _row(f"your setting: {spec.label}", result, _compute_note(spec.label, True))
-
-
-def scheme_figure(rows: list[SchemeRow]) -> go.Figure:
-    fig = go.Figure(
-        go.Scatter(
-            x=[r.stored_bytes / 1024 for r in rows],
-            y=[r.accuracy for r in rows],
-            text=[r.scheme for r in rows],
-            mode="markers+text",
-            textposition="top center",
-            marker={"size": 10},
-        )
-    )
-    fig.update_layout(
-        xaxis_title="stored KiB (packed, incl. scales and zero points)",
-        yaxis_title="held-out accuracy",
-        xaxis_type="log",
-        height=380,
-        margin={"t": 30, "b": 10},
-    )
-    return fig
+    return _row(f"your setting: {spec.label}", result)

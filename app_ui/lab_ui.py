@@ -5,18 +5,19 @@
 - ``teacher_summary()``: its measured size and held-out scores (cached data).
 - ``training_slot()``: a process-wide cap on concurrent training runs, so one busy server stays usable.
 - ``result_store(name)``: a small process-wide store of finished runs keyed by a config string.
-- chart builders for loss curves and soft targets.
+- ``config_key`` and ``distill_table``: a run's cache key and the distillation results table.
+
+The lab's figures are in :mod:`slm_lib.compress.charts`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from slm_lib.compress.distill import DistillResult
@@ -34,12 +35,9 @@ from slm_lib.tiny import (
 
 __all__ = [
     "ResultStore",
-    "char_label",
     "config_key",
     "distill_table",
-    "loss_chart",
     "result_store",
-    "soft_target_chart",
     "teacher_model",
     "teacher_summary",
     "training_slot",
@@ -126,64 +124,6 @@ def result_store(name: str) -> ResultStore:
 def config_key(config: object) -> str:
     """A plain string id for a frozen config dataclass."""
     return repr(sorted(asdict(config).items()))  # type: ignore[call-overload]
-
-
-def char_label(ch: str) -> str:
-    """A visible label for a character (space, newline and tab are otherwise invisible on a chart)."""
-    return {" ": "␣ (space)", "\n": "⏎ (newline)", "\t": "⇥ (tab)"}.get(ch, ch)
-
-
-def loss_chart(
-    curves: dict[str, Sequence[float]],
-    val_points: Sequence[tuple[int, float, float]] = (),
-    total_steps: int | None = None,
-) -> go.Figure:
-    """Training cross-entropy per step for each named curve, plus held-out loss markers when measured."""
-    fig = go.Figure()
-    colors = ["#636EFA", "#EF553B", "#00CC96"]
-    for i, (name, values) in enumerate(curves.items()):
-        fig.add_scatter(y=list(values), mode="lines", name=f"{name}: training batch", line_color=colors[i % 3])
-    if val_points:
-        steps = [p[0] - 1 for p in val_points]
-        for i, name in enumerate(list(curves)[:2]):
-            fig.add_scatter(
-                x=steps,
-                y=[p[1 + i] for p in val_points],
-                mode="markers+lines",
-                line_dash="dot",
-                name=f"{name}: held-out",
-                marker_color=colors[i % 3],
-            )
-    fig.update_layout(
-        xaxis_title="step",
-        yaxis_title="cross-entropy (nats per character)",
-        height=330,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    if total_steps:
-        fig.update_xaxes(range=[0, total_steps])
-    return fig
-
-
-def soft_target_chart(
-    chars: Sequence[str], temperatures: Sequence[float], probs: Sequence[Sequence[float]], top: int = 12
-) -> go.Figure:
-    """Grouped bars: the teacher's probability for its ``top`` likeliest next characters at each temperature."""
-    base = min(range(len(temperatures)), key=lambda i: abs(temperatures[i] - 1.0))
-    order = sorted(range(len(chars)), key=lambda j: -probs[base][j])[:top]
-    labels = [char_label(chars[j]) for j in order]
-    fig = go.Figure()
-    for t, row in zip(temperatures, probs, strict=True):
-        fig.add_bar(x=labels, y=[row[j] for j in order], name=f"T = {t:g}")
-    fig.update_layout(
-        barmode="group",
-        xaxis_title="next character",
-        yaxis_title="probability",
-        height=330,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    )
-    return fig
 
 
 def distill_table(result: DistillResult) -> list[dict[str, object]]:

@@ -3,17 +3,11 @@
 import streamlit as st
 
 from app_ui import fail, page_header, show_code
-from app_ui.lab_ui import (
-    config_key,
-    distill_table,
-    loss_chart,
-    result_store,
-    soft_target_chart,
-    teacher_model,
-    teacher_summary,
-    training_slot,
-)
-from slm_lib.compress.distill import PRESETS, DistillConfig, distill, distillation_loss, make_student, soft_targets
+from app_ui.lab_ui import config_key, distill_table, result_store, teacher_model, teacher_summary, training_slot
+from slm_lib.compress.charts import loss_chart, soft_target_chart
+from slm_lib.compress.distill import DistillConfig, distill
+from slm_lib.compress.distill_loss import distillation_loss, soft_targets
+from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.settings import limits
 from slm_lib.tiny import generate, load_corpus, param_count
 

@@ -3,18 +3,11 @@
 import streamlit as st
 
 from app_ui import fail, page_header, show_code
-from app_ui.compress_ui import (
-    TrainingBusy,
-    cost_table,
-    histogram_figure,
-    layer_names,
-    mask_figure,
-    prune_view,
-    sweep,
-    sweep_figure,
-    teacher_or_fail,
-)
-from slm_lib.compress.prune import n_of_m_mask, prune, prune_structured_, unstructured_mask
+from app_ui.compress_ui import TrainingBusy, cost_table, layer_names, prune_view, sweep, teacher_or_fail
+from slm_lib.compress.charts import histogram_figure, mask_figure, sweep_figure
+from slm_lib.compress.prune import prune, sparsity_sweep
+from slm_lib.compress.sparsity import n_of_m_mask, unstructured_mask
+from slm_lib.compress.structured import prune_structured_
 from slm_lib.settings import limits
 
 page_header(
@@ -85,8 +78,8 @@ else:
     )
     c.metric(
         "Latency (ms/char)",
-        f"{view.pruned.latency_ms:.2f}",
-        f"{view.pruned.latency_ms - view.teacher.latency_ms:+.2f}",
+        f"{view.pruned.ms_per_token:.2f}",
+        f"{view.pruned.ms_per_token - view.teacher.ms_per_token:+.2f}",
         delta_color="inverse",
     )
     if view.recover_losses:
@@ -101,9 +94,9 @@ else:
     st.subheader("Weights before and after")
     layer = st.selectbox("Weight matrix", layer_names(), index=2, key="prune.layer")
     h, m = st.columns(2)
-    h.plotly_chart(histogram_figure(view, layer), key="prune.hist")
+    h.plotly_chart(histogram_figure(view.before[layer], view.after[layer]), key="prune.hist")
     h.caption(f"{int((view.after[layer] == 0).sum()):,} weights are exactly zero after pruning (not drawn).")
-    m.plotly_chart(mask_figure(view, layer), key="prune.mask")
+    m.plotly_chart(mask_figure(view.masks[layer]), key="prune.mask")
     m.caption(
         "Mask: blue = kept, red = pruned. Zoom in to see the 2:4 pattern; structured pruning cuts whole rows or "
         "columns."
@@ -115,8 +108,7 @@ if st.button("Run the sweep", key="prune.sweep"):
     st.session_state["prune.swept"] = method
 swept = st.session_state.get("prune.swept")
 if swept:
-    frame = sweep(swept)
-    teacher_acc = frame.loc[frame["sparsity"] == 0, "accuracy"].iloc[0]
-    st.plotly_chart(sweep_figure(frame, swept, teacher_acc), key="prune.sweep_chart")
+    points = sweep(swept)
+    st.plotly_chart(sweep_figure(points, swept, points[0].accuracy), key="prune.sweep_chart")  # point 0: unpruned
 
-show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune)
+show_code(unstructured_mask, n_of_m_mask, prune_structured_, prune, sparsity_sweep)

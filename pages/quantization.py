@@ -4,16 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import page_header, show_code
-from app_ui.compress_ui import (
-    custom_scheme,
-    layer_names,
-    quant_row,
-    row_figure,
-    scheme_figure,
-    scheme_table,
-    teacher_or_fail,
-)
-from slm_lib.compress.quantize import int8_dynamic, pack_bits, quantize_model, quantize_tensor
+from app_ui.compress_ui import custom_scheme, layer_names, quant_row, scheme_table, teacher_or_fail
+from slm_lib.compress.bit_packing import pack_bits
+from slm_lib.compress.charts import row_figure, scheme_figure
+from slm_lib.compress.quant_grid import quantize_tensor
+from slm_lib.compress.quantize import int8_dynamic, quantize_model
 
 page_header(
     "Quantization",
@@ -44,10 +39,10 @@ row = right.number_input("Row (output channel)", 0, n_rows - 1, 0, key="quant.ro
 view = quant_row(bits, symmetric, granularity, group_size, layer, int(row))
 st.subheader("One weight row, before and after")
 plot, hist = st.columns([3, 2])
-grid_fig, err_fig = row_figure(view)
+grid_fig, err_fig = row_figure(view.original, view.quantized, view.steps, view.grids)
 plot.plotly_chart(grid_fig, key="quant.row_chart")
 hist.plotly_chart(err_fig, key="quant.err_chart")
-grid_note = "grey lines: the grid" if view.grid_x else f"grid of {view.levels} levels, too fine to draw"
+grid_note = "grey lines: the grid" if view.grids else f"grid of {view.levels} levels, too fine to draw"
 st.caption(
     f"{view.levels} levels per scale ({grid_note}). This matrix: {view.layer_bytes:,} bytes packed (codes + "
     f"scales + zero points) vs {view.layer_fp32_bytes:,} in fp32, {view.layer_fp32_bytes / view.layer_bytes:.1f}x "
@@ -80,7 +75,8 @@ if measured:
         for r in rows
     )
     st.dataframe(table, hide_index=True)
-    st.plotly_chart(scheme_figure(rows), key="quant.models_chart")
+    figure = scheme_figure([r.scheme for r in rows], [r.stored_bytes for r in rows], [r.accuracy for r in rows])
+    st.plotly_chart(figure, key="quant.models_chart")
     st.info(
         "Real vs simulated: fp16 and bf16 store and compute in 16 bits (a CPU without native fp16 math can be "
         "*slower*); the int8 dynamic row runs real int8 matrix kernels (torch.ao), and its file keeps torch's "

@@ -2,7 +2,9 @@
 
 ``distill`` trains two students side by side from the same initial weights, on the same batches for the same
 steps: one on the teacher's soft targets (plus a little hard-label loss), one on hard labels only. The
-difference between them is what distillation bought, measured rather than claimed.
+difference between them is what distillation bought, measured rather than claimed. The students come from
+:mod:`slm_lib.compress.students`, the loss from :mod:`slm_lib.compress.distill_loss`, and the training loop is
+the tiny model's own (:func:`slm_lib.tiny.train.fit_`).
 
 Example:
     >>> from slm_lib.tiny import load_teacher
@@ -16,127 +18,39 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
+from slm_lib.compress.distill_loss import distillation_loss
+from slm_lib.compress.students import PRESETS, make_student
 from slm_lib.settings import limits
 from slm_lib.tiny import (
     EvalConfig,
-    TinyConfig,
+    FitConfig,
+    Measurement,
     TinyLM,
     evaluate,
+    fit_,
     load_corpus,
-    lr_at,
-    make_optimizer,
-    measure_latency,
+    measure_model,
     model_device,
     param_count,
     stored_bytes,
 )
 
 __all__ = [
-    "PRESETS",
     "TEACHER_CACHE_BYTES",
     "DistillConfig",
     "DistillProgress",
     "DistillResult",
-    "SoftTargets",
-    "StudentPreset",
     "StudentReport",
     "distill",
-    "distillation_loss",
-    "make_student",
-    "soft_targets",
 ]
 
-
-@dataclass(frozen=True)
-class StudentPreset:
-    """How a student is built: from some of the teacher's layers, or a narrower model from scratch."""
-
-    label: str
-    from_teacher: bool  # True: copy embeddings, chosen blocks, final norm and head from the teacher
-    layer_step: int = 2  # from_teacher: keep blocks 0, step, 2*step, ... (DistilBERT keeps one in two)
-    mlp_fraction: float = 1.0  # from_teacher: keep this share of each MLP's neurons (largest weights first)
-    n_layer: int = 2  # from scratch only
-    width_fraction: float = 0.5  # from scratch only: the student's width as a share of the teacher's
-
-
-# "half" keeps the embeddings and output head whole, so half the layers is more than half the parameters
-# (52.6% of this teacher). "half_slim" also keeps only 3/4 of each MLP's neurons (depth and width pruning
-# before distillation, as in NVIDIA's Minitron) and lands under half (44.7%).
-PRESETS: dict[str, StudentPreset] = {
-    "half_slim": StudentPreset("Half the layers and ¾ of each MLP, copied from the teacher", True, 2, 0.75),
-    "half": StudentPreset("Half the layers, copied from the teacher's alternate layers (DistilBERT)", True),
-    "narrow": StudentPreset("Narrower student from scratch (2 layers, half the width)", False),
-}
 TEACHER_CACHE_BYTES = 64 * 2**20  # cap on the teacher logits kept between steps (fp16)
-
-
-def _keep_neurons_(block: torch.nn.Module, fraction: float) -> None:
-    """Keep the MLP neurons with the largest in- and out-weights (in place, on a copy the caller owns)."""
-    fc, proj = block.mlp.fc, block.mlp.proj
-    k = max(1, round(fc.out_features * fraction))
-    score = fc.weight.norm(dim=1) * proj.weight.norm(dim=0)  # (hidden,): how much each neuron can matter
-    keep = score.topk(k).indices.sort().values
-    new_fc = torch.nn.Linear(fc.in_features, k).to(fc.weight.device)
-    new_proj = torch.nn.Linear(k, proj.out_features).to(proj.weight.device)
-    with torch.no_grad():
-        new_fc.weight.copy_(fc.weight[keep])
-        new_fc.bias.copy_(fc.bias[keep])
-        new_proj.weight.copy_(proj.weight[:, keep])
-        new_proj.bias.copy_(proj.bias)
-    block.mlp.fc, block.mlp.proj = new_fc, new_proj
-
-
-def make_student(teacher: TinyLM, preset: str, seed: int = 0) -> TinyLM:
-    """Build (not train) a student for ``preset``; the teacher is not modified.
-
-    Example:
-        >>> from slm_lib.tiny import load_teacher
-        >>> make_student(load_teacher(), "half").config.n_layer
-        2
-    """
-    spec = PRESETS[preset]
-    tc = teacher.config
-    torch.manual_seed(seed)
-    if not spec.from_teacher:
-        width = max(tc.n_head, round(tc.n_embd * spec.width_fraction / tc.n_head) * tc.n_head)
-        config = TinyConfig(tc.vocab_size, spec.n_layer, tc.n_head, width, tc.block_size)
-        return TinyLM(config).to(model_device(teacher))
-    keep = list(range(0, tc.n_layer, spec.layer_step))  # e.g. [0, 2] of a 4-layer teacher
-    hidden = max(1, round(tc.mlp_hidden * spec.mlp_fraction))
-    config = TinyConfig(tc.vocab_size, len(keep), tc.n_head, tc.n_embd, tc.block_size, hidden, tc.tie_head)
-    student = copy.deepcopy(teacher)  # embeddings, final norm and head come along unchanged
-    student.config = config
-    student.blocks = torch.nn.ModuleList(student.blocks[i] for i in keep)
-    if spec.mlp_fraction < 1:
-        for block in student.blocks:
-            _keep_neurons_(block, spec.mlp_fraction)
-    return student.train()
-
-
-def distillation_loss(
-    student_logits: torch.Tensor,
-    teacher_logits: torch.Tensor,
-    targets: torch.Tensor,
-    temperature: float,
-    alpha: float,
-) -> torch.Tensor:
-    """``alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(student, targets)`` (Hinton et al. 2015).
-
-    Logits are (N, V), targets (N,). Dividing logits by T > 1 flattens both distributions, so the student also
-    learns how the teacher ranks the *wrong* characters; T^2 keeps the soft term's gradients the same size as
-    T changes.
-    """
-    log_p_student = F.log_softmax(student_logits / temperature, dim=-1)  # (N, V)
-    log_p_teacher = F.log_softmax(teacher_logits / temperature, dim=-1)  # (N, V)
-    soft = F.kl_div(log_p_student, log_p_teacher, log_target=True, reduction="batchmean")
-    hard = F.cross_entropy(student_logits, targets)
-    return alpha * temperature**2 * soft + (1 - alpha) * hard
 
 
 @dataclass(frozen=True)
@@ -226,17 +140,53 @@ class DistillResult:
     seconds: float
 
 
-def _report(model: TinyLM, teacher_accuracy: float, eval_config: EvalConfig, tokens: int) -> StudentReport:
-    scores = evaluate(model, "val", eval_config)
-    latency = measure_latency(model, new_tokens=tokens, repeats=3)
+def _report(model: TinyLM, measured: Measurement, teacher_accuracy: float) -> StudentReport:
     return StudentReport(
         params=param_count(model),
         stored_bytes=stored_bytes(model),
-        accuracy=scores.accuracy,
-        perplexity=scores.perplexity,
-        ms_per_token=latency.ms_per_token,
-        retained=scores.accuracy / teacher_accuracy if teacher_accuracy > 0 else float("nan"),
+        accuracy=measured.accuracy,
+        perplexity=measured.perplexity,
+        ms_per_token=measured.ms_per_token,
+        retained=measured.accuracy / teacher_accuracy if teacher_accuracy > 0 else float("nan"),
     )
+
+
+def _transfer_windows(text: torch.Tensor, block: int) -> torch.Tensor:
+    """Overlapping windows of ``block + 1`` characters, half a block apart: (n_windows, block + 1).
+
+    Each character is seen with two different contexts.
+    """
+    stride = block // 2
+    n_windows = max(1, (len(text) - block - 1) // stride + 1)
+    starts = torch.arange(n_windows) * stride
+    return text[starts[:, None] + torch.arange(block + 1)[None, :]]
+
+
+class _CachedTeacher:
+    """The frozen teacher's logits for transfer windows, each window computed once.
+
+    The teacher never changes, so neither do its logits for a window: they are kept (in fp16, up to
+    TEACHER_CACHE_BYTES) and later batches reuse them instead of running the teacher again.
+    """
+
+    def __init__(self, teacher: TinyLM, windows: torch.Tensor) -> None:
+        self.teacher, self.windows = teacher, windows
+        self.cache: dict[int, torch.Tensor] = {}
+        per_window = (windows.shape[1] - 1) * teacher.config.vocab_size * 2  # bytes of one window's fp16 logits
+        self.capacity = TEACHER_CACHE_BYTES // per_window
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits for windows ``ids`` (B,): (B, T, V) float32."""
+        missing = sorted({int(i) for i in ids} - self.cache.keys())
+        fresh: dict[int, torch.Tensor] = {}
+        if missing:
+            with torch.inference_mode():
+                out = self.teacher(self.windows[missing, :-1].to(model_device(self.teacher)))  # (m, T, V)
+            fresh = dict(zip(missing, out.half(), strict=True))
+            room = max(0, self.capacity - len(self.cache))
+            self.cache.update(dict(list(fresh.items())[:room]))
+        rows = [self.cache[i] if i in self.cache else fresh[i] for i in map(int, ids)]
+        return torch.stack(rows).float()
 
 
 def distill(
@@ -248,83 +198,49 @@ def distill(
 ) -> DistillResult:
     """Train a distilled student and a hard-label baseline from the same start; measure both.
 
-    The teacher is not modified. Its logits for each transfer window are computed once and reused, so a
-    distillation step costs about as much as a hard-label step. A non-finite loss stops that student and sets
-    its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
+    Both students run in one :func:`~slm_lib.tiny.train.fit_` loop, the same one ``train`` uses: same steps,
+    same schedule, each on its own loss. The teacher is not modified. Its logits for each transfer window are
+    computed once and reused, so a distillation step costs about as much as a hard-label step. A non-finite
+    loss stops that student and sets its ``*_diverged`` flag; ``should_stop()`` ends both at the current step.
     """
     start = time.perf_counter()
     eval_config = eval_config or EvalConfig()
     dev = model_device(teacher)
     teacher = copy.deepcopy(teacher).eval()  # never touch the caller's (possibly shared) model
-    corpus = load_corpus()
-    block = teacher.config.block_size
-    data = corpus.train[: config.transfer_chars]
-    stride = block // 2  # overlapping windows: each character is seen with two different contexts
-    n_windows = max(1, (len(data) - block - 1) // stride + 1)
-    starts = torch.arange(n_windows) * stride
-    windows = data[starts[:, None] + torch.arange(block + 1)[None, :]]  # (n_windows, block + 1)
+    windows = _transfer_windows(load_corpus().train[: config.transfer_chars], teacher.config.block_size)
     gen = torch.Generator().manual_seed(config.seed)
-    order = torch.randint(0, n_windows, (config.steps, config.batch), generator=gen)  # same batches for both
-    teacher_cache: dict[int, torch.Tensor] = {}
+    order = torch.randint(0, len(windows), (config.steps, config.batch), generator=gen)  # same batches for both
+    teacher_logits = _CachedTeacher(teacher, windows)
 
-    per_window = block * teacher.config.vocab_size * 2  # bytes of one window's logits in fp16
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        chunk = windows[order[step]].to(dev)  # (B, T + 1)
+        return chunk[:, :-1], chunk[:, 1:].flatten()  # (B, T), (B*T,)
 
-    def teacher_logits(ids: torch.Tensor) -> torch.Tensor:
-        # The teacher is frozen, so its logits for a window never change: compute each window once and keep
-        # it (in fp16, up to TEACHER_CACHE_BYTES); later batches reuse it instead of running the teacher.
-        missing = sorted({int(i) for i in ids} - teacher_cache.keys())
-        fresh: dict[int, torch.Tensor] = {}
-        if missing:
-            with torch.inference_mode():
-                out = teacher(windows[missing, :-1].to(dev))  # (m, T, V)
-            fresh = dict(zip(missing, out.half(), strict=True))
-            room = max(0, TEACHER_CACHE_BYTES // per_window - len(teacher_cache))
-            teacher_cache.update(dict(list(fresh.items())[:room]))
-        rows = [teacher_cache[i] if i in teacher_cache else fresh[i] for i in map(int, ids)]
-        return torch.stack(rows).float()  # (B, T, V)
+    ce_now: dict[str, float] = {}  # each student's cross-entropy on the current batch
+
+    def soft_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
+        x, y = batch(step)
+        logits = model(x).flatten(0, 1)  # (B*T, V)
+        ce_now["distilled"] = F.cross_entropy(logits, y).item()
+        t_logits = teacher_logits(order[step]).flatten(0, 1)  # (B*T, V)
+        return distillation_loss(logits, t_logits, y, config.temperature, config.alpha)
+
+    def hard_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
+        x, y = batch(step)
+        ce = F.cross_entropy(model(x).flatten(0, 1), y)
+        ce_now["baseline"] = ce.item()
+        return ce
 
     init = make_student(teacher, config.preset, seed=config.seed)
     init_accuracy = evaluate(init, "val", eval_config).accuracy
     students = {"distilled": copy.deepcopy(init).train(), "baseline": copy.deepcopy(init).train()}
-    optims = {name: make_optimizer(m, config.lr, 0.01) for name, m in students.items()}
     curves: dict[str, list[float]] = {"distilled": [], "baseline": []}
-    diverged = {"distilled": False, "baseline": False}
     val_curve: list[tuple[int, float, float]] = []
     quick = EvalConfig(max_windows=16)
-    stopped = False
-    steps_done = 0
-    warmup = max(1, config.steps // 20)
-    for step in range(config.steps):
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        if all(diverged.values()):
-            break
-        ids = order[step]
-        chunk = windows[ids].to(dev)
-        x, y = chunk[:, :-1], chunk[:, 1:].flatten()  # (B, T), (B*T,)
-        kd_value = math.nan
-        for name, model in students.items():
-            if diverged[name]:
-                continue
-            for group in optims[name].param_groups:
-                group["lr"] = lr_at(step, config.steps, config.lr, warmup)
-            logits = model(x).flatten(0, 1)  # (B*T, V)
-            ce = F.cross_entropy(logits, y)
-            if name == "distilled":
-                t_logits = teacher_logits(ids).flatten(0, 1)  # (B*T, V)
-                loss = distillation_loss(logits, t_logits, y, config.temperature, config.alpha)
-                kd_value = loss.item()
-            else:
-                loss = ce
-            if not math.isfinite(loss.item()):
-                diverged[name] = True
-                continue
-            optims[name].zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optims[name].step()
-            curves[name].append(ce.item())
+
+    def record(step: int, losses: dict[str, float]) -> None:
+        for name in losses:  # the students that took this step
+            curves[name].append(ce_now[name])
         val = None
         if config.eval_every and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
             val = tuple(evaluate(students[n], "val", quick).loss for n in ("distilled", "baseline"))
@@ -332,71 +248,34 @@ def distill(
         if on_step is not None:
             d_ce = curves["distilled"][-1] if curves["distilled"] else math.nan
             b_ce = curves["baseline"][-1] if curves["baseline"] else math.nan
-            on_step(DistillProgress(step, config.steps, kd_value, d_ce, b_ce, val))  # type: ignore[arg-type]
-        steps_done = step + 1
-    t_scores = evaluate(teacher, "val", eval_config)
-    t_latency = measure_latency(teacher, new_tokens=config.latency_tokens, repeats=3)
-    teacher_report = StudentReport(
-        params=param_count(teacher),
-        stored_bytes=stored_bytes(teacher),
-        accuracy=t_scores.accuracy,
-        perplexity=t_scores.perplexity,
-        ms_per_token=t_latency.ms_per_token,
-        retained=1.0,
-    )
+            kd = losses.get("distilled", math.nan)
+            on_step(DistillProgress(step, config.steps, kd, d_ce, b_ce, val))  # type: ignore[arg-type]
+
+    schedule = FitConfig(config.steps, config.lr, warmup_steps=max(1, config.steps // 20), weight_decay=0.01)
+    pair = {"distilled": (students["distilled"], soft_loss), "baseline": (students["baseline"], hard_loss)}
+    run = fit_(pair, schedule, on_step=record, should_stop=should_stop)
     for model in students.values():
         model.eval()
+    measured = {
+        name: measure_model(model, eval_config, new_tokens=config.latency_tokens, repeats=3)
+        for name, model in (("teacher", teacher), *students.items())
+    }
+    t_accuracy = measured["teacher"].accuracy
     return DistillResult(
         config=config,
-        teacher=teacher_report,
-        distilled=_report(students["distilled"], t_scores.accuracy, eval_config, config.latency_tokens),
-        baseline=_report(students["baseline"], t_scores.accuracy, eval_config, config.latency_tokens),
+        teacher=replace(_report(teacher, measured["teacher"], t_accuracy), retained=1.0),
+        distilled=_report(students["distilled"], measured["distilled"], t_accuracy),
+        baseline=_report(students["baseline"], measured["baseline"], t_accuracy),
         initial_accuracy=init_accuracy,
         distilled_model=students["distilled"],
         baseline_model=students["baseline"],
         distilled_ce=tuple(curves["distilled"]),
         baseline_ce=tuple(curves["baseline"]),
         val_curve=tuple(val_curve),
-        steps_done=steps_done,
-        stopped=stopped,
-        distilled_diverged=diverged["distilled"],
-        baseline_diverged=diverged["baseline"],
-        transfer_windows=n_windows,
+        steps_done=run.steps_done,
+        stopped=run.stopped,
+        distilled_diverged=run.diverged["distilled"],
+        baseline_diverged=run.diverged["baseline"],
+        transfer_windows=len(windows),
         seconds=time.perf_counter() - start,
     )
-
-
-@dataclass(frozen=True)
-class SoftTargets:
-    """The teacher's next-character distribution after ``context`` at each temperature."""
-
-    context: str
-    chars: tuple[str, ...]  # the vocabulary, in id order
-    temperatures: tuple[float, ...]
-    probs: tuple[tuple[float, ...], ...]  # probs[i][j]: P(chars[j]) at temperatures[i]
-
-
-@torch.inference_mode()
-def soft_targets(teacher: TinyLM, context: str, temperatures: Sequence[float] = (0.5, 1.0, 2.0, 4.0)) -> SoftTargets:
-    """What "soft targets" are: softmax(logits / T) for the character after ``context``.
-
-    Example:
-        >>> from slm_lib.tiny import load_teacher
-        >>> st = soft_targets(load_teacher(), "The retur", (1.0, 4.0))
-        >>> st.chars[max(range(len(st.chars)), key=st.probs[0].__getitem__)]
-        'n'
-    """
-    if not context:
-        raise ValueError("context is empty: type a few characters for the teacher to continue")
-    if any(t <= 0 for t in temperatures):
-        raise ValueError(f"temperatures={tuple(temperatures)} must all be > 0")
-    corpus = load_corpus()
-    was_training = teacher.training
-    teacher.eval()
-    try:
-        ids = corpus.encode(context)[-teacher.config.block_size :]
-        logits = teacher(torch.tensor([ids], device=model_device(teacher)))[0, -1].float().cpu()  # (V,)
-    finally:
-        teacher.train(was_training)
-    probs = tuple(tuple(torch.softmax(logits / t, dim=-1).tolist()) for t in temperatures)
-    return SoftTargets(context=context, chars=corpus.chars, temperatures=tuple(temperatures), probs=probs)

@@ -1,4 +1,4 @@
-"""Pruning: set weights to zero (unstructured, 2:4) or cut whole neurons and heads (structured).
+"""Pruning a model: set weights to zero (unstructured, 2:4) or cut whole neurons and heads (structured).
 
 Three honest questions for every pruned model: how many parameters are really left, how many bytes it takes
 to ship, and whether it runs faster. Zeros in a dense matrix cost the same bytes and the same multiply-adds,
@@ -6,9 +6,10 @@ so only a sparse encoding (CSR, 2:4 metadata) makes unstructured sparsity smalle
 (not used by PyTorch's dense CPU matmul) make it faster. Structured pruning removes rows and columns, so the
 matrices are physically smaller and every matmul does less work.
 
-The mask primitives (:func:`unstructured_mask`, :func:`n_of_m_mask`, :func:`sparse_bytes`) work on any tensor;
-:func:`prune` works on any model with ``nn.Linear`` layers, except ``method="structured"`` and recovery
-training, which need a :class:`~slm_lib.tiny.TinyLM`.
+The tensor-level masks and sparse sizes live in :mod:`slm_lib.compress.sparsity`, cutting neurons and heads
+in :mod:`slm_lib.compress.structured`. :func:`prune` works on any model with ``nn.Linear`` layers, except
+``method="structured"``, recovery training and :func:`sparsity_sweep`, which need a
+:class:`~slm_lib.tiny.TinyLM`.
 
 Example:
     >>> from slm_lib.tiny import TinyConfig, TinyLM
@@ -20,99 +21,27 @@ Example:
 from __future__ import annotations
 
 import copy
-import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from slm_lib.tiny import TrainResult
+from slm_lib.compress.sparsity import n_of_m_mask, sparse_bytes, unstructured_mask
+from slm_lib.compress.structured import prune_structured_
+from slm_lib.tiny import EvalConfig, TinyLM, TrainConfig, TrainResult, evaluate, train
 
 __all__ = [
     "METHODS",
     "PruneConfig",
     "PruneResult",
-    "n_of_m_mask",
+    "SweepPoint",
     "prunable_linears",
     "prune",
-    "prune_structured_",
-    "sparse_bytes",
-    "unstructured_mask",
+    "sparsity_sweep",
 ]
 
 METHODS = ("magnitude", "global", "structured", "2:4")
-
-
-# ------------------------------------------------------------------------------------------- primitives
-def unstructured_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """Keep-mask (True = keep) zeroing exactly ``round(sparsity * numel)`` entries with the lowest scores.
-
-    Example:
-        >>> unstructured_mask(torch.tensor([3.0, -1.0, 0.5, 2.0]).abs(), 0.5).tolist()
-        [True, False, False, True]
-    """
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparsity={sparsity} must be between 0 and 1")
-    n_zero = round(sparsity * scores.numel())
-    mask = torch.ones(scores.numel(), dtype=torch.bool, device=scores.device)
-    if n_zero:
-        # A stable sort gives an exact count even when many scores tie (e.g. weights that are already zero).
-        order = torch.argsort(scores.detach().flatten().float(), stable=True)
-        mask[order[:n_zero]] = False
-    return mask.view(scores.shape)
-
-
-def n_of_m_mask(scores: torch.Tensor, n: int = 2, m: int = 4) -> torch.Tensor:
-    """Keep the ``n`` highest-scoring of every ``m`` consecutive entries along the last (input) dimension.
-
-    2:4 is the pattern NVIDIA's sparse tensor cores accelerate: exactly 50% zeros, in a regular layout.
-
-    Example:
-        >>> n_of_m_mask(torch.tensor([[4.0, 1.0, 3.0, 2.0]])).tolist()
-        [[True, False, True, False]]
-    """
-    if not 0 < n <= m:
-        raise ValueError(f"n={n}, m={m}: need 0 < n <= m")
-    if scores.dim() == 0 or scores.shape[-1] % m:
-        raise ValueError(f"last dimension of shape {tuple(scores.shape)} must be a multiple of m={m}")
-    groups = scores.detach().reshape(-1, m)  # (rows * in/m, m): one row per group of m inputs
-    keep = torch.zeros_like(groups, dtype=torch.bool)
-    keep.scatter_(1, groups.topk(n, dim=1).indices, True)
-    return keep.view(scores.shape)
-
-
-def _index_bytes(n_values: int) -> int:
-    """Bytes of the narrowest unsigned integer that can index ``n_values`` positions."""
-    return 1 if n_values <= 2**8 else 2 if n_values <= 2**16 else 4
-
-
-def sparse_bytes(weight: torch.Tensor, layout: str = "csr", n: int = 2, m: int = 4) -> int:
-    """Bytes of ``weight`` in a sparse encoding (values kept at their dtype's width).
-
-    - ``"csr"``: nonzero values + one column index each (narrowest integer that fits) + ``rows + 1`` row
-      pointers (int32). More bytes than dense below roughly 1/3-1/2 sparsity.
-    - ``"n:m"``: the ``n`` kept values of every ``m`` plus ``ceil(log2 m)`` bits of position per kept value
-      (2:4: half the values plus 2-bit metadata, as in NVIDIA's format).
-
-    Example:
-        >>> sparse_bytes(torch.tensor([[1.0, 0.0, 0.0, 2.0]]))  # 2 x 4-byte values + 2 x 1-byte cols + 2 x 4
-        18
-    """
-    w = weight.detach().reshape(-1, weight.shape[-1]) if weight.dim() else weight.detach().reshape(1, 1)
-    value_bytes = w.element_size()
-    if layout == "csr":
-        nnz = int(torch.count_nonzero(w))
-        return nnz * (value_bytes + _index_bytes(w.shape[1])) + (w.shape[0] + 1) * 4
-    if layout == "n:m":
-        if w.shape[1] % m:
-            raise ValueError(f"last dimension {w.shape[1]} is not a multiple of m={m}")
-        kept = w.numel() // m * n
-        return kept * value_bytes + math.ceil(kept * math.ceil(math.log2(m)) / 8)
-    raise ValueError(f"layout={layout!r} must be 'csr' or 'n:m'")
 
 
 def prunable_linears(model: nn.Module, skip: tuple[str, ...] = ()) -> dict[str, nn.Linear]:
@@ -197,57 +126,6 @@ def _magnitude_masks(layers: dict[str, nn.Linear], config: PruneConfig) -> dict[
     return {name: part.view(s.shape) for (name, s), part in zip(scores.items(), parts, strict=True)}
 
 
-def _keep(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """Sorted indices of the units to keep: the highest scores, at least one."""
-    n_keep = max(1, scores.numel() - round(sparsity * scores.numel()))
-    return scores.topk(n_keep).indices.sort().values
-
-
-def _linear_like(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device=weight.device)
-    layer.weight = nn.Parameter(weight.clone())
-    if bias is not None:
-        layer.bias = nn.Parameter(bias.clone())
-    return layer
-
-
-@torch.no_grad()
-def prune_structured_(model: nn.Module, sparsity: float) -> dict[str, torch.Tensor]:
-    """In place: cut the lowest-norm MLP neurons and attention heads of every TinyLM block; returns masks.
-
-    A neuron is row ``j`` of ``fc`` plus column ``j`` of ``proj``; a head is its ``head_dim`` rows in each of
-    q, k and v plus its columns of the attention ``proj``. Removing them shrinks the matrices themselves.
-    """
-    masks: dict[str, torch.Tensor] = {}
-    for i, block in enumerate(model.blocks):  # type: ignore[union-attr]
-        mlp, attn = block.mlp, block.attn
-        # MLP neurons: L2 norm of everything the neuron reads (fc row) and writes (proj column)
-        norms = (mlp.fc.weight.pow(2).sum(1) + mlp.proj.weight.pow(2).sum(0)).sqrt()  # (hidden,)
-        keep = _keep(norms, sparsity)
-        rows = torch.zeros(mlp.fc.out_features, dtype=torch.bool, device=keep.device)
-        rows[keep] = True
-        masks[f"blocks.{i}.mlp.fc"] = rows[:, None].expand_as(mlp.fc.weight).clone()
-        masks[f"blocks.{i}.mlp.proj"] = rows[None, :].expand_as(mlp.proj.weight).clone()
-        mlp.fc = _linear_like(mlp.fc.weight[keep], None if mlp.fc.bias is None else mlp.fc.bias[keep])
-        mlp.proj = _linear_like(mlp.proj.weight[:, keep], mlp.proj.bias)
-        # Attention heads: qkv rows are [q heads | k heads | v heads], head h at h*hs:(h+1)*hs in each part
-        nh, hs, d = attn.n_head, attn.head_dim, attn.qkv.in_features
-        qkv_w = attn.qkv.weight.view(3, nh, hs, d)  # (3, nh, hs, C)
-        proj_w = attn.proj.weight.view(d, nh, hs)  # (C, nh, hs): the columns each head writes through
-        head_norms = (qkv_w.pow(2).sum((0, 2, 3)) + proj_w.pow(2).sum((0, 2))).sqrt()  # (nh,)
-        heads = _keep(head_norms, sparsity)  # (kept heads,)
-        kept = torch.zeros(nh, dtype=torch.bool, device=heads.device)
-        kept[heads] = True
-        per_row = kept[None, :, None].expand(3, nh, hs).reshape(-1)  # (3*nh*hs,)
-        masks[f"blocks.{i}.attn.qkv"] = per_row[:, None].expand_as(attn.qkv.weight).clone()
-        cols = kept[:, None].expand(nh, hs).reshape(-1)  # (nh*hs,)
-        masks[f"blocks.{i}.attn.proj"] = cols[None, :].expand_as(attn.proj.weight).clone()
-        bias = attn.qkv.bias
-        attn.qkv = _linear_like(attn.qkv.weight[per_row], None if bias is None else bias[per_row])
-        attn.proj = _linear_like(attn.proj.weight[:, cols], attn.proj.bias)
-    return masks
-
-
 def _reapply_mask(module: nn.Module, args: tuple[object, ...]) -> None:
     """Forward pre-hook: zero the pruned weights again before every forward (the optimizer moved them)."""
     with torch.no_grad():
@@ -262,8 +140,6 @@ def _recover(
     should_stop: Callable[[], bool] | None,
 ) -> TrainResult:
     """Fine-tune ``model`` in place on the corpus; weights outside ``masks`` stay zero in every forward."""
-    from slm_lib.tiny import TinyLM, TrainConfig, train  # lazy: the primitives above need no TinyLM
-
     if not isinstance(model, TinyLM):
         raise ValueError("recover_steps > 0 needs a TinyLM (recovery trains on the lab's corpus); use 0")
     hooked = copy.deepcopy(model)
@@ -276,14 +152,9 @@ def _recover(
         lr=config.recover_lr,
         warmup_steps=min(10, config.recover_steps // 5),
         seed=config.seed,
+        max_seconds=config.recover_seconds,
     )
-    start = time.perf_counter()
-
-    def stop() -> bool:
-        over_budget = config.recover_seconds is not None and time.perf_counter() - start >= config.recover_seconds
-        return over_budget or (should_stop is not None and should_stop())
-
-    run = train(hooked, train_config, on_step=on_step, should_stop=stop)  # trains a copy of hooked
+    run = train(hooked, train_config, on_step=on_step, should_stop=should_stop)  # trains a copy of hooked
     state = {k: v for k, v in run.model.state_dict().items() if not k.endswith("weight_mask")}
     model.load_state_dict(state)  # back into the hook-free model, then the masks once more
     with torch.no_grad():
@@ -355,3 +226,41 @@ def _sparse_model_bytes(model: nn.Module, config: PruneConfig) -> int:
         dense = p.numel() * p.element_size()
         total += min(dense, sparse_bytes(p, layout)) if id(p) in sparse_ids else dense
     return total
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """Held-out scores of the model pruned to one sparsity level (no recovery fine-tune)."""
+
+    sparsity: float
+    accuracy: float
+    perplexity: float
+
+
+def sparsity_sweep(
+    model: TinyLM,
+    method: str,
+    levels: Sequence[float],
+    eval_config: EvalConfig | None = None,
+    on_point: Callable[[SweepPoint, int, int], None] | None = None,
+) -> tuple[SweepPoint, ...]:
+    """Prune a copy of ``model`` with ``method`` at each sparsity in ``levels`` and score it on held-out text.
+
+    Level 0 is the model itself. 2:4 always removes exactly half, so its sweep has the two points 0 and 0.5
+    whatever ``levels`` says. ``on_point(point, done, total)`` follows each point (a progress bar).
+
+    Example:
+        >>> from slm_lib.tiny import load_teacher
+        >>> points = sparsity_sweep(load_teacher(), "magnitude", (0.0, 0.9), EvalConfig(max_windows=4))
+        >>> points[0].accuracy > points[1].accuracy
+        True
+    """
+    levels = (0.0, 0.5) if method == "2:4" else tuple(levels)
+    points: list[SweepPoint] = []
+    for level in levels:
+        result = prune(model, PruneConfig("magnitude" if level == 0 else method, level))
+        score = evaluate(result.model, "val", eval_config)  # type: ignore[arg-type]
+        points.append(SweepPoint(level, score.accuracy, score.perplexity))
+        if on_point is not None:
+            on_point(points[-1], len(points), len(levels))
+    return tuple(points)

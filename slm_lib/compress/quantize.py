@@ -1,227 +1,39 @@
-"""Quantization: store each weight as a small integer code plus a shared scale (and zero point).
+"""Quantizing a model: every weight matrix on a low-bit grid, or the whole model in a smaller float type.
 
-``w ≈ (code - zero_point) * scale``. Fewer bits mean fewer bytes but a coarser grid; one scale per tensor,
-per output channel or per group of ``group_size`` weights trades a little storage for a much finer grid where
-weights are small. Codes are really packed at the bit width (:func:`pack_bits`), so ``nbytes`` is what a
-file would hold. :func:`quantize_model` is *fake* quantization: weights are rounded to the grid and turned
-back into floats, so the accuracy is that of the quantized model but compute (and speed) is still fp32.
-:func:`int8_dynamic` runs real int8 kernels on the CPU.
+:func:`quantize_model` is *fake* quantization: weights are rounded to the grid of
+:mod:`slm_lib.compress.quant_grid` and turned back into floats, so the accuracy is that of the quantized model
+but compute (and speed) is still fp32. :func:`cast_model` really stores and computes in fp16 or bf16, and
+:func:`int8_dynamic` runs real int8 kernels on the CPU. :data:`LAB_SCHEMES` names the formats the lab compares.
 
 Example:
-    >>> spec = QuantSpec(bits=4, symmetric=False, granularity="group", group_size=32)
-    >>> qt = quantize_tensor(torch.randn(4, 64), spec)
-    >>> qt.nbytes  # 256 codes x 4 bits + 8 groups x (2-byte scale + 4-bit zero point)
-    148
+    >>> result = quantize_scheme(nn.Sequential(nn.Linear(64, 64)), "int4 group-32")
+    >>> result.simulated, round(result.compression, 1)  # fake-quantized, 6.7x smaller packed than fp32
+    (True, 6.7)
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
+
 __all__ = [
-    "GRANULARITIES",
     "LAB_SCHEMES",
-    "QuantSpec",
     "QuantizeConfig",
     "QuantizeResult",
-    "QuantizedTensor",
     "cast_model",
     "int8_dynamic",
-    "pack_bits",
     "int8_dynamic_bytes",
     "quantize_model",
     "quantize_scheme",
-    "quantize_tensor",
-    "unpack_bits",
 ]
 
-GRANULARITIES = ("tensor", "channel", "group")
-_MIN_SCALE = 2.0**-14  # smallest normal float16: scales are stored as fp16, like llama.cpp's block scales
 
-
-# ------------------------------------------------------------------------------------------ bit packing
-def pack_bits(codes: torch.Tensor, bits: int) -> torch.Tensor:
-    """Pack unsigned ``codes`` (each < 2**bits) into ``ceil(n * bits / 8)`` bytes, little-endian.
-
-    Example:
-        >>> pack_bits(torch.tensor([1, 2, 3, 0]), 2).tolist()  # 0b00_11_10_01
-        [57]
-    """
-    if not 1 <= bits <= 8:
-        raise ValueError(f"bits={bits} must be between 1 and 8")
-    flat = codes.detach().flatten().to(torch.int64)
-    if flat.numel() and (flat.min() < 0 or flat.max() >= 2**bits):
-        raise ValueError(f"codes must lie in [0, {2**bits - 1}] to pack at {bits} bits")
-    if bits == 8:
-        return flat.to(torch.uint8)
-    n_bytes = math.ceil(flat.numel() * bits / 8)
-    flat = F.pad(flat, (0, (-flat.numel()) % 8)).view(-1, 8)  # (n/8, 8): 8 codes fill exactly `bits` bytes
-    shifts = torch.arange(8, device=flat.device) * bits
-    words = (flat << shifts).sum(1)  # (n/8,): 8 codes side by side in one 8*bits-bit integer
-    byte_shifts = torch.arange(bits, device=flat.device) * 8
-    packed = (words[:, None] >> byte_shifts) & 0xFF  # (n/8, bits): the integer split into bytes
-    return packed.flatten()[:n_bytes].to(torch.uint8)  # drop the padding's bytes
-
-
-def unpack_bits(packed: torch.Tensor, bits: int, n: int) -> torch.Tensor:
-    """Inverse of :func:`pack_bits`: the first ``n`` codes as int64."""
-    if not 1 <= bits <= 8:
-        raise ValueError(f"bits={bits} must be between 1 and 8")
-    if bits == 8:
-        return packed[:n].to(torch.int64)
-    raw = F.pad(packed.to(torch.int64), (0, (-packed.numel()) % bits)).view(-1, bits)  # (n/8, bits)
-    words = (raw << (torch.arange(bits, device=raw.device) * 8)).sum(1)  # (n/8,)
-    codes = (words[:, None] >> (torch.arange(8, device=raw.device) * bits)) & (2**bits - 1)  # (n/8, 8)
-    return codes.flatten()[:n]
-
-
-# ------------------------------------------------------------------------------------------------ spec
-@dataclass(frozen=True)
-class QuantSpec:
-    """How to quantize one tensor.
-
-    - ``bits``: 2 to 8 bits per code.
-    - ``symmetric``: grid centred on zero, ``2**bits - 1`` levels, no zero point stored; asymmetric: all
-      ``2**bits`` levels spread from the minimum to the maximum, plus a zero point per scale.
-    - ``granularity``: one scale per ``"tensor"``, per output ``"channel"`` (row) or per ``"group"`` of
-      ``group_size`` consecutive weights in a row (the last group of a row is zero-padded when needed).
-    """
-
-    bits: int = 8
-    symmetric: bool = True
-    granularity: str = "channel"
-    group_size: int = 64
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.bits, int) or not 2 <= self.bits <= 8:
-            raise ValueError(f"QuantSpec.bits={self.bits!r} must be an integer from 2 to 8")
-        if self.granularity not in GRANULARITIES:
-            raise ValueError(f"QuantSpec.granularity={self.granularity!r} must be one of {GRANULARITIES}")
-        if not isinstance(self.group_size, int) or self.group_size < 2:
-            raise ValueError(f"QuantSpec.group_size={self.group_size!r} must be an integer >= 2")
-
-    @property
-    def label(self) -> str:
-        """Short name, e.g. ``"int4 asym group-64"``."""
-        gran = f"group-{self.group_size}" if self.granularity == "group" else f"per-{self.granularity}"
-        return f"int{self.bits} {'sym' if self.symmetric else 'asym'} {gran}"
-
-
-@dataclass(frozen=True, eq=False)
-class QuantizedTensor:
-    """Packed codes, one fp16 scale (and, if asymmetric, one packed zero point) per group, and the shape."""
-
-    codes: torch.Tensor  # uint8, packed at spec.bits
-    scale: torch.Tensor  # float16, (n_groups,)
-    zero_point: torch.Tensor | None  # uint8 packed at spec.bits, (ceil(n_groups * bits / 8),); None if symmetric
-    spec: QuantSpec
-    shape: tuple[int, ...]
-    group_shape: tuple[int, int]  # (n_groups, group_len): the padded layout the codes were computed in
-
-    @property
-    def nbytes(self) -> int:
-        """Stored bytes: packed codes + scales + packed zero points."""
-        zp = 0 if self.zero_point is None else self.zero_point.numel()
-        return self.codes.numel() + self.scale.numel() * self.scale.element_size() + zp
-
-    def int_codes(self) -> torch.Tensor:
-        """Unpacked codes in the group layout: (n_groups, group_len) int64."""
-        n_groups, length = self.group_shape
-        return unpack_bits(self.codes, self.spec.bits, n_groups * length).view(n_groups, length)
-
-    def zero_points(self) -> torch.Tensor:
-        """Zero point per group: (n_groups,) int64 (the code of 0.0)."""
-        n_groups = self.group_shape[0]
-        if self.zero_point is None:  # symmetric: codes were shifted up by qmax so they are unsigned
-            return torch.full((n_groups,), 2 ** (self.spec.bits - 1) - 1, device=self.scale.device)
-        return unpack_bits(self.zero_point, self.spec.bits, n_groups)
-
-    def grid(self, group: int = 0) -> torch.Tensor:
-        """Every value group ``group`` can represent, ascending: the quantization grid."""
-        if self.spec.symmetric:
-            codes = torch.arange(2**self.spec.bits - 1)  # 2*qmax + 1 levels
-        else:
-            codes = torch.arange(2**self.spec.bits)
-        zp = self.zero_points()[group]
-        return (codes - zp).to(torch.float32) * self.scale[group].float()
-
-    def element_scales(self) -> torch.Tensor:
-        """Each element's scale (its grid step), in the original shape."""
-        n_groups, length = self.group_shape
-        steps = self.scale.to(torch.float32)[:, None].expand(n_groups, length)
-        return _from_groups(steps, self.shape, self.spec)
-
-    def dequantize(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The float tensor the codes stand for, in the original shape."""
-        scale = self.scale.to(torch.float32)[:, None]  # (G, 1)
-        w = (self.int_codes() - self.zero_points()[:, None]).to(torch.float32) * scale  # (G, S)
-        return _from_groups(w, self.shape, self.spec).to(dtype)
-
-
-def _to_groups(w: torch.Tensor, spec: QuantSpec) -> torch.Tensor:
-    """(..., L) -> (G, S): one row per scale. Rows are split into groups, zero-padded to a multiple of S."""
-    rows = w.reshape(-1, w.shape[-1]) if w.dim() else w.reshape(1, 1)  # (R, L)
-    if spec.granularity == "tensor":
-        return rows.reshape(1, -1)
-    if spec.granularity == "channel":
-        return rows
-    return F.pad(rows, (0, (-rows.shape[1]) % spec.group_size)).reshape(-1, spec.group_size)
-
-
-def _from_groups(groups: torch.Tensor, shape: tuple[int, ...], spec: QuantSpec) -> torch.Tensor:
-    n_cols = shape[-1] if shape else 1
-    rows = groups.reshape(-1, groups.numel() // max(1, math.prod(shape[:-1]))) if shape else groups
-    return rows[:, :n_cols].reshape(shape)
-
-
-def _fp16_at_least(x: torch.Tensor) -> torch.Tensor:
-    """Round scales to float16 without rounding down (a smaller scale could push codes out of range)."""
-    half = x.clamp(_MIN_SCALE, 65504.0).to(torch.float16)
-    return torch.where(half.float() < x, torch.nextafter(half, torch.full_like(half, math.inf)), half)
-
-
-@torch.no_grad()
-def quantize_tensor(w: torch.Tensor, spec: QuantSpec) -> QuantizedTensor:
-    """Quantize ``w`` (not modified) to ``spec``; round-trip error is at most ``scale / 2`` per element.
-
-    Example:
-        >>> qt = quantize_tensor(torch.tensor([[0.5, -1.0, 0.25]]), QuantSpec(bits=8))
-        >>> bool((qt.dequantize() - torch.tensor([[0.5, -1.0, 0.25]])).abs().max() <= qt.scale.float() / 2)
-        True
-    """
-    if not torch.isfinite(w).all():
-        raise ValueError("cannot quantize a tensor with NaN or infinite values")
-    g = _to_groups(w.detach().to(torch.float32), spec)  # (G, S)
-    if spec.symmetric:
-        qmax = 2 ** (spec.bits - 1) - 1  # int4: codes -7..7, so +x and -x are equally representable
-        scale = _fp16_at_least(g.abs().amax(1) / qmax)  # (G,)
-        q = torch.clamp(torch.round(g / scale.float()[:, None]), -qmax, qmax) + qmax  # shift to 0..2*qmax
-        zero_point = None
-    else:
-        qmax = 2**spec.bits - 1  # int4: codes 0..15 span [min, max]; the range always includes 0.0
-        lo, hi = g.amin(1).clamp(max=0), g.amax(1).clamp(min=0)  # (G,)
-        scale = _fp16_at_least((hi - lo) / qmax)
-        zp = torch.clamp(torch.round(-lo / scale.float()), 0, qmax)  # the code that means exactly 0.0
-        q = torch.clamp(torch.round(g / scale.float()[:, None]) + zp[:, None], 0, qmax)
-        zero_point = pack_bits(zp.to(torch.int64), spec.bits)
-    return QuantizedTensor(
-        codes=pack_bits(q.to(torch.int64), spec.bits),
-        scale=scale,
-        zero_point=zero_point,
-        spec=spec,
-        shape=tuple(w.shape),
-        group_shape=(g.shape[0], g.shape[1]),
-    )
-
-
-# ----------------------------------------------------------------------------------------------- models
 @dataclass(frozen=True)
 class QuantizeConfig:
     """Quantize every ``nn.Linear`` weight (and ``nn.Embedding`` tables if ``embeddings``) of a model.
@@ -252,6 +64,7 @@ class QuantizeResult:
     fp32_bytes: int
     simulated: bool  # True: weights on the grid but compute in float (no speed-up)
     n_quantized: int  # how many weight tensors were quantized
+    compute: str  # how it runs, in words: fake-quantized, or real low-precision storage and kernels
 
     @property
     def compression(self) -> float:
@@ -296,6 +109,7 @@ def quantize_model(model: nn.Module, config: QuantizeConfig) -> QuantizeResult:
         fp32_bytes=_fp32_bytes(model),
         simulated=True,
         n_quantized=len(done),
+        compute="fake-quantized: dequantized to float for compute, so no speed-up",
     )
 
 
@@ -311,14 +125,16 @@ def cast_model(model: nn.Module, dtype: str) -> QuantizeResult:
         raise ValueError(f"dtype={dtype!r} must be one of {tuple(dtypes)}")
     cast = copy.deepcopy(model).to(dtypes[dtype])
     size = dtypes[dtype].itemsize
+    scheme = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}[dtype]
     return QuantizeResult(
         model=cast,
-        scheme={"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}[dtype],
+        scheme=scheme,
         bits=size * 8,
         stored_bytes=sum(p.numel() * size for p in cast.parameters()),
         fp32_bytes=_fp32_bytes(model),
         simulated=False,
         n_quantized=0,
+        compute=f"real {scheme} storage and compute",
     )
 
 
@@ -378,7 +194,16 @@ def quantize_scheme(model: nn.Module, name: str) -> QuantizeResult:
         result = quantize_model(model, QuantizeConfig(fmt))
     elif fmt == "int8_dynamic":
         qmodel = int8_dynamic(model)
-        result = QuantizeResult(qmodel, name, 8, int8_dynamic_bytes(qmodel), _fp32_bytes(model), False, 0)
+        result = QuantizeResult(
+            model=qmodel,
+            scheme=name,
+            bits=8,
+            stored_bytes=int8_dynamic_bytes(qmodel),
+            fp32_bytes=_fp32_bytes(model),
+            simulated=False,
+            n_quantized=0,
+            compute="real int8 kernels (CPU)",
+        )
     else:
         result = cast_model(model, fmt)
     return replace(result, scheme=name)

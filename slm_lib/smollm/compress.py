@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from slm_lib import settings
-from slm_lib.compress.prune import n_of_m_mask, sparse_bytes, unstructured_mask
-from slm_lib.compress.quantize import QuantizedTensor, QuantSpec, quantize_tensor
+from slm_lib.compress.quant_grid import QuantizedTensor, QuantSpec, quantize_tensor
+from slm_lib.compress.sparsity import n_of_m_mask, sparse_bytes, unstructured_mask
 from slm_lib.settings import ASSETS_DIR
 from slm_lib.smollm import loader as smollm
 from slm_lib.smollm.llama_fast import DenseLinear, FastLlama, Int4Linear, Int8Linear, generate_tokens

@@ -5,8 +5,8 @@ and evaluate live on a laptop CPU. This module is the one to import; the code li
 
 - :mod:`slm_lib.tiny.corpus`: ``Corpus`` and ``load_corpus`` (the text, vocabulary and fixed split),
 - :mod:`slm_lib.tiny.model`: ``TinyConfig``, ``TinyLM`` and its blocks, save / load, the teacher, sizes,
-- :mod:`slm_lib.tiny.measure`: ``evaluate``, ``measure_latency``, ``generate``,
-- :mod:`slm_lib.tiny.train`: ``TrainConfig`` and ``train``.
+- :mod:`slm_lib.tiny.measure`: ``evaluate``, ``measure_latency``, ``measure_model``, ``generate``,
+- :mod:`slm_lib.tiny.train`: the shared training loop ``fit_``, ``TrainConfig`` and ``train``.
 
 Example:
     >>> from slm_lib.tiny import evaluate, load_teacher
@@ -18,7 +18,16 @@ Example:
 from __future__ import annotations
 
 from slm_lib.tiny.corpus import ASSETS_DIR, CORPUS_PATH, FALLBACK_CHAR, VAL_FRACTION, Corpus, load_corpus
-from slm_lib.tiny.measure import EvalConfig, EvalResult, LatencyResult, evaluate, generate, measure_latency
+from slm_lib.tiny.measure import (
+    EvalConfig,
+    EvalResult,
+    LatencyResult,
+    Measurement,
+    evaluate,
+    generate,
+    measure_latency,
+    measure_model,
+)
 from slm_lib.tiny.model import (
     MLP,
     TEACHER_PATH,
@@ -35,7 +44,18 @@ from slm_lib.tiny.model import (
     save_model,
     stored_bytes,
 )
-from slm_lib.tiny.train import TrainConfig, TrainResult, lr_at, make_optimizer, sample_batch, train
+from slm_lib.tiny.train import (
+    FitConfig,
+    FitResult,
+    LossFn,
+    TrainConfig,
+    TrainResult,
+    fit_,
+    lr_at,
+    make_optimizer,
+    sample_batch,
+    train,
+)
 
 __all__ = [
     "ASSETS_DIR",
@@ -49,13 +69,18 @@ __all__ = [
     "Corpus",
     "EvalConfig",
     "EvalResult",
+    "FitConfig",
+    "FitResult",
     "LatencyResult",
+    "LossFn",
+    "Measurement",
     "TinyConfig",
     "TinyLM",
     "TrainConfig",
     "TrainResult",
     "device",
     "evaluate",
+    "fit_",
     "generate",
     "load_corpus",
     "load_model",
@@ -63,6 +88,7 @@ __all__ = [
     "lr_at",
     "make_optimizer",
     "measure_latency",
+    "measure_model",
     "model_device",
     "param_count",
     "read_metadata",

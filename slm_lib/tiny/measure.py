@@ -1,4 +1,4 @@
-"""Measuring a tiny model: held-out accuracy and perplexity, per-character latency, and sampling text.
+"""Measuring a tiny model: held-out accuracy and perplexity, per-character latency (or both), sampling text.
 
 Example:
     >>> from slm_lib.tiny.model import load_teacher
@@ -21,7 +21,16 @@ from slm_lib.settings import limits
 from slm_lib.tiny.corpus import Corpus, load_corpus
 from slm_lib.tiny.model import TinyConfig, TinyLM, model_device
 
-__all__ = ["EvalConfig", "EvalResult", "LatencyResult", "evaluate", "generate", "measure_latency"]
+__all__ = [
+    "EvalConfig",
+    "EvalResult",
+    "LatencyResult",
+    "Measurement",
+    "evaluate",
+    "generate",
+    "measure_latency",
+    "measure_model",
+]
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,35 @@ def measure_latency(
         device=dev.type,
         threads=torch.get_num_threads(),
     )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A model's held-out quality and generation speed, measured back to back."""
+
+    accuracy: float
+    perplexity: float
+    ms_per_token: float
+
+
+def measure_model(
+    model: TinyLM,
+    eval_config: EvalConfig | None = None,
+    context: int = 64,
+    new_tokens: int = 32,
+    repeats: int = 5,
+) -> Measurement:
+    """:func:`evaluate` on the held-out split, then :func:`measure_latency` with these settings.
+
+    Example:
+        >>> from slm_lib.tiny import load_teacher
+        >>> m = measure_model(load_teacher(), EvalConfig(max_windows=4), new_tokens=2, repeats=1)
+        >>> 0 < m.accuracy < 1 and m.ms_per_token > 0
+        True
+    """
+    scores = evaluate(model, "val", eval_config)
+    latency = measure_latency(model, context=context, new_tokens=new_tokens, repeats=repeats)
+    return Measurement(scores.accuracy, scores.perplexity, latency.ms_per_token)
 
 
 @torch.inference_mode()

@@ -1,20 +1,13 @@
+"""Pruning whole models: exact sparsity, inputs untouched, recovery keeps zeros at zero, honest byte counts."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from torch import nn
 
-from slm_lib.compress.prune import (
-    PruneConfig,
-    n_of_m_mask,
-    prune,
-    prune_structured_,
-    sparse_bytes,
-    unstructured_mask,
-)
-from slm_lib.tiny import TinyConfig, TinyLM, load_corpus
+from slm_lib.compress.prune import PruneConfig, prune, sparsity_sweep
+from slm_lib.tiny import EvalConfig, TinyConfig, TinyLM, evaluate, load_corpus
 
 V = load_corpus().vocab_size  # recovery training reads the real corpus
 
@@ -26,50 +19,6 @@ def tiny_lm(seed: int = 0) -> TinyLM:
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    shape=st.lists(st.integers(1, 20), min_size=1, max_size=3),
-    sparsity=st.floats(0.0, 1.0),
-    seed=st.integers(0, 2**16),
-)
-def test_unstructured_mask_zeroes_exactly_the_requested_count(shape, sparsity, seed):
-    scores = torch.rand(shape, generator=torch.Generator().manual_seed(seed))
-    mask = unstructured_mask(scores, sparsity)
-    assert mask.shape == scores.shape and mask.dtype == torch.bool
-    assert int((~mask).sum()) == round(sparsity * scores.numel())
-    if mask.any() and (~mask).any():  # every removed score is <= every kept score
-        assert scores[~mask].max() <= scores[mask].min()
-
-
-def test_unstructured_mask_is_exact_with_ties():
-    mask = unstructured_mask(torch.zeros(10), 0.3)
-    assert int((~mask).sum()) == 3
-
-
-def test_n_of_m_mask_keeps_the_two_largest_of_every_four():
-    scores = torch.randn(8, 16, generator=torch.Generator().manual_seed(1)).abs()
-    mask = n_of_m_mask(scores, 2, 4)
-    groups, kept = scores.view(-1, 4), mask.view(-1, 4)
-    assert (kept.sum(1) == 2).all()
-    for g, k in zip(groups, kept, strict=True):
-        assert set(g.topk(2).indices.tolist()) == set(k.nonzero().flatten().tolist())
-    with pytest.raises(ValueError, match="multiple of m=4"):
-        n_of_m_mask(torch.rand(3, 6))
-
-
-def test_sparse_bytes_matches_hand_counted_encodings():
-    w = torch.tensor([[1.0, 0.0, 0.0, 2.0], [0.0, 0.0, 3.0, 0.0]])
-    # CSR: 3 values x (4 bytes + 1-byte column index) + 3 row pointers x 4 bytes
-    assert sparse_bytes(w) == 3 * 5 + 3 * 4
-    # 2:4: half of 8 values (4 x 4 bytes) + 4 x 2 bits of positions (1 byte)
-    assert sparse_bytes(w, "n:m") == 16 + 1
-    wide = torch.zeros(1, 300)
-    wide[0, 299] = 1.0
-    assert sparse_bytes(wide) == 4 + 2 + 2 * 4  # 300 columns need a 2-byte index
-    with pytest.raises(ValueError, match="layout"):
-        sparse_bytes(w, "coo")
 
 
 @pytest.mark.parametrize("method", ["magnitude", "global"])
@@ -112,49 +61,6 @@ def test_two_four_pattern_and_its_encoding_pays_off():
         assert (mask.view(-1, 4).sum(1) == 2).all(), name
     assert result.sparsity == pytest.approx(0.5)
     assert result.stored_bytes_sparse < result.stored_bytes_dense
-
-
-def test_structured_pruning_makes_the_model_physically_smaller():
-    model = tiny_lm()
-    result = prune(model, PruneConfig("structured", sparsity=0.5))
-    block = result.model.blocks[0]
-    assert block.attn.n_head == 2 and block.mlp.fc.out_features == 64
-    assert block.attn.qkv.weight.shape == (3 * 2 * 8, 32)
-    assert result.params < result.original_params
-    assert result.stored_bytes_sparse == result.stored_bytes_dense == result.params * 4
-    assert model.blocks[0].attn.n_head == 4  # input untouched
-    logits = result.model(torch.randint(0, V, (2, 16)))
-    assert logits.shape == (2, 16, V) and torch.isfinite(logits).all()
-
-
-def test_structured_pruning_removes_dead_units_without_changing_the_output():
-    model = tiny_lm().eval()
-    with torch.no_grad():
-        for block in model.blocks:  # kill head 1 and MLP neurons 0..31: they contribute nothing
-            hs, nh = block.attn.head_dim, block.attn.n_head
-            for part in range(3):
-                rows = slice(part * nh * hs + hs, part * nh * hs + 2 * hs)
-                block.attn.qkv.weight[rows] = 0
-                block.attn.qkv.bias[rows] = 0
-            block.attn.proj.weight[:, hs : 2 * hs] = 0
-            block.mlp.fc.weight[:32] = 0
-            block.mlp.fc.bias[:32] = 0
-            block.mlp.proj.weight[:, :32] = 0
-    x = torch.randint(0, V, (2, 16))
-    reference = model(x)
-    result = prune(model, PruneConfig("structured", sparsity=0.25))  # 1 of 4 heads, 32 of 128 neurons
-    assert not result.masks["blocks.0.mlp.fc"][:32].any() and result.masks["blocks.0.mlp.fc"][32:].all()
-    mask = result.masks["blocks.0.attn.qkv"]
-    assert not mask[8:16].any() and mask[:8].all()  # head 1 of q was the one cut
-    torch.testing.assert_close(result.model(x), reference, atol=1e-5, rtol=1e-5)
-
-
-def test_prune_structured_at_zero_sparsity_is_identity():
-    model = tiny_lm().eval()
-    x = torch.randint(0, V, (1, 16))
-    reference = model(x)
-    prune_structured_(model, 0.0)
-    torch.testing.assert_close(model(x), reference)
 
 
 def test_recovery_trains_but_keeps_pruned_weights_at_zero():
@@ -202,3 +108,17 @@ def test_recovery_time_budget_ends_training_early():
     assert result.recover_stopped and len(result.recover_losses) == 0
     with pytest.raises(ValueError, match="recover_seconds"):
         PruneConfig(recover_seconds=0)
+
+
+def test_sparsity_sweep_scores_each_level_and_starts_at_the_model_itself():
+    model = tiny_lm()
+    before = snapshot(model)
+    quick = EvalConfig(max_windows=2)
+    seen = []
+    points = sparsity_sweep(model, "global", (0.0, 0.5, 0.9), quick, on_point=lambda p, i, n: seen.append((i, n)))
+    assert [p.sparsity for p in points] == [0.0, 0.5, 0.9] and seen == [(1, 3), (2, 3), (3, 3)]
+    assert points[0].accuracy == evaluate(model, "val", quick).accuracy  # level 0: nothing pruned
+    reference = evaluate(prune(model, PruneConfig("global", 0.5)).model, "val", quick)
+    assert (points[1].accuracy, points[1].perplexity) == (reference.accuracy, reference.perplexity)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert [p.sparsity for p in sparsity_sweep(model, "2:4", (0.0, 0.3, 0.9), quick)] == [0.0, 0.5]

@@ -18,6 +18,7 @@ from slm_lib.tiny import (
     load_model,
     load_teacher,
     measure_latency,
+    measure_model,
     param_count,
     read_metadata,
     save_model,
@@ -212,3 +213,11 @@ def test_a_pickled_checkpoint_is_refused_not_unpickled(tmp_path):
     _torch.save({"weight": _torch.zeros(2)}, pickled)
     with pytest.raises(ValueError, match="not a readable safetensors file"):
         load_model(pickled)
+
+
+def test_measure_model_is_evaluate_plus_latency(corpus):
+    model = tiny(corpus)
+    quick = EvalConfig(max_windows=2)
+    m = measure_model(model, quick, context=8, new_tokens=2, repeats=1)
+    scores = evaluate(model, "val", quick)
+    assert (m.accuracy, m.perplexity) == (scores.accuracy, scores.perplexity) and m.ms_per_token > 0
