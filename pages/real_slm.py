@@ -39,14 +39,9 @@ with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
 
 # ---------------------------------------------------------------- measure the variants
 st.subheader("1. Build and measure the variants")
-names = list(slm_compress.VARIANTS)
-chosen = st.multiselect(
-    "Variants",
-    names,
-    default=names,
-    key="real_slm.variants",
-    format_func=lambda n: f"{n}: {slm_compress.VARIANTS[n].label}",
-)
+names, spec = list(slm_compress.VARIANTS), slm_compress.VARIANTS
+label = lambda n: f"{n}: {spec[n].label}"  # noqa: E731
+chosen = st.multiselect("Variants", names, default=names, key="real_slm.variants", format_func=label)
 cols = st.columns(2)
 run = cols[0].button("Measure", type="primary", key="real_slm.run")
 cols[1].button("Stop", key="real_slm.stop", help="Stops after the step in progress; finished rows stay cached.")
@@ -70,7 +65,6 @@ else:
     def delta(ppl: float) -> str:
         return f"{100 * (ppl / base.perplexity - 1):+.2f}%" if base else "–"
 
-    spec = slm_compress.VARIANTS
     quant = [r for r in results.values() if spec[r.name].kind != "prune"]
     prune = [r for r in results.values() if spec[r.name].kind == "prune" or r.name == "float"]
     st.markdown("**Quantization** (layout of llama.cpp's quantize table)")

@@ -6,7 +6,7 @@ import gguf
 import pytest
 import torch
 
-from slm_lib.compress.quantize import QuantSpec, quantize_tensor
+from slm_lib.compress.quant_grid import QuantSpec, quantize_tensor
 from slm_lib.smollm import loader as smollm
 from slm_lib.smollm import q4
 from slm_lib.smollm.llama_fast import Int4Linear, Int8Linear
