@@ -6,7 +6,9 @@ the machine and its load, so every speed here is the median of ``ROUNDS`` round-
 optional bench-only install, see README) is importable, the same GGUF also runs through llama.cpp in the
 same rounds and the ratio is printed. Perplexities come from ``slm_lib.smollm.compress`` (cached).
 
-``BENCH_SKIP_COLD=1`` skips the cold conversion; ``BENCH_ROUNDS=n`` sets the rounds (default 3).
+``BENCH_SKIP_COLD=1`` skips the cold conversion; ``BENCH_ROUNDS=n`` sets the rounds (default 3);
+``BENCH_VARIANTS=int8,int4-q4_1`` measures only those variants (plus the previous int8 route, the GGUF-read
+variant and llama.cpp); ``BENCH_PPL=0`` skips perplexity (for a quick speed-only run on a busy machine).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ QUESTION = slm_compress.FIXED_PROMPT
 NEW_TOKENS = 128
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 OUT = Path(__file__).resolve().parent / "results" / "embedded.json"
-SPEED_VARIANTS = ("float", "int8", "int4-g32", "int4-q4_1", "mlp-75-ls")
+SPEED_VARIANTS = tuple(os.environ.get("BENCH_VARIANTS", "float,int8,int4-g32,int4-q4_1,mlp-75-ls").split(","))
 
 
 def peak_rss_mb() -> float:
@@ -237,7 +239,8 @@ def main() -> None:
             one.setdefault(name, []).append(run()[1])
     torch.set_num_threads(threads)
 
-    ppl = {n: slm_compress.build_variant(n).perplexity for n in SPEED_VARIANTS}
+    with_ppl = os.environ.get("BENCH_PPL", "1") != "0"
+    ppl = {n: slm_compress.build_variant(n).perplexity for n in SPEED_VARIANTS if with_ppl}
     rows = []
     for name, runs in samples.items():
         base = name.split(" ")[0]
@@ -272,13 +275,13 @@ def print_report(report: dict) -> None:
         f"{report['warm_load_s']:.2f} s · {report['threads']} threads · {report['cpu_capability']} · load average "
         f"{report['load_average_before']:.1f} -> {report['load_average_after']:.1f} · median of {report['rounds']}"
     )
-    base = next(r["ppl"] for r in report["variants"] if r["variant"] == "float")
+    base = next((r["ppl"] for r in report["variants"] if r["variant"] == "float"), None)
     print(f"{'variant':<24}{'MB':>7}{'GMAC/tok':>9}{'PPL':>8}{'ΔPPL':>9}{'TTFT s':>8}{'tok/s':>7}  computed as")
     for r in report["variants"]:
         mb = f"{r['weight_mb']:.1f}" if r.get("weight_mb") else "-"
         gmac = f"{r['macs_per_token'] / 1e9:.3f}" if r.get("macs_per_token") else "-"
         ppl = f"{r['ppl']:.3f}" if r["ppl"] else "-"
-        dppl = f"{100 * (r['ppl'] / base - 1):+.2f}%" if r["ppl"] else "-"
+        dppl = f"{100 * (r['ppl'] / base - 1):+.2f}%" if r["ppl"] and base else "-"
         print(
             f"{r['variant']:<24}{mb:>7}{gmac:>9}{ppl:>8}{dppl:>9}{r['ttft_s']:>8.2f}{r['tok_s']:>7.1f}  {r['runtime']}"
         )

@@ -1,15 +1,18 @@
-"""Compress the real SmolLM2-135M-Instruct: int8, int4, magnitude, 2:4 and Wanda pruning, measured.
+"""Compress the real SmolLM2-135M-Instruct: int8, int4, magnitude, 2:4, Wanda and structured pruning, measured.
 
 Each variant is built from the on-board float model (which is never modified), then measured the way
 llama.cpp's quantize table and the Wanda paper report models: perplexity on held-out English text,
 bytes of weights stored, decode speed, and the answer to one fixed prompt.
 
 - int8: one scale per output channel, run by torch's int8 weight-only CPU kernel (real int8 matmuls).
-- int4-g32: one scale and zero point per 32 weights (like GGUF Q4_1), stored packed two codes per byte;
-  computed by dequantizing to float at load, because torch's int4 CPU kernel is slower than float here.
+- int4-g32 / int4-q4_1: 4-bit codes in blocks of 32 inputs, run by torch's int4 CPU kernel, on two grids:
+  a zero-point grid (integer zero point, 0.0 exactly representable) and Q4_1's (float minimum + step), the
+  GGUF's own, which gives back the file's codes (:mod:`slm_lib.smollm.q4`). The token table / head is int8.
 - pruned-50 / 2of4: zero the smallest |W| (50% of each matrix / 2 of every 4 inputs).
 - wanda-50 / wanda-2of4: score = |W| x ||X||_2 of that weight's input channel over a calibration text,
-  compared within each output row (Sun et al. 2023). Pruned weights stay dense float: no speed-up on CPU.
+  compared within each output row (Sun et al. 2023). Zeroed weights stay dense float: no speed-up on CPU.
+- mlp-75 / mlp-75-ls: remove 25% of every MLP's channels (:mod:`slm_lib.smollm.structured`): smaller
+  matrices, fewer multiply-adds per token; ``-ls`` refits ``down_proj`` by least squares on the calibration text.
 
 Example:
     result = build_variant("int8", on_progress=lambda f, msg: print(f"{f:.0%} {msg}"))
