@@ -45,19 +45,34 @@ if context.strip():
 st.subheader("Train two students")
 n_train = len(corpus.train)
 sizes = [s for s in (10_000, 20_000, 50_000, 100_000, 200_000) if s < n_train] + [n_train]
+default = DistillConfig()  # the page's defaults are the library's (the benchmark measures those)
 c1, c2 = st.columns(2)
-preset = c1.selectbox("Student", list(PRESETS), format_func=lambda k: PRESETS[k].label, key="distill.preset")
+presets = list(PRESETS)
+preset = c1.selectbox(
+    "Student", presets, presets.index(default.preset), format_func=lambda k: PRESETS[k].label, key="distill.preset"
+)
 transfer = c2.select_slider(
     "Student's data (transfer set)",
     sizes,
-    value=50_000,
+    value=default.transfer_chars,
     key="distill.transfer",
     format_func=lambda n: f"{n / 1000:.0f} K chars ({n / n_train:.0%} of the training text)",
 )
-c3, c4, c5 = st.columns(3)
-temperature = c3.slider("Temperature T", 0.5, 10.0, 2.0, 0.5, key="distill.temperature")
-alpha = c4.slider("alpha (share of the soft loss)", 0.0, 1.0, 0.9, 0.05, key="distill.alpha")
-steps = c5.slider("Steps", 10, min(600, limits().max_train_steps), 150, 10, key="distill.steps")
+c3, c4, c5, c6 = st.columns(4)
+temperature = c3.slider("Temperature T", 0.5, 10.0, default.temperature, 0.5, key="distill.temperature")
+alpha = c4.slider("alpha (share of the soft loss)", 0.0, 1.0, default.alpha, 0.05, key="distill.alpha")
+hidden = c5.slider(
+    "Hidden-state matching",
+    0.0,
+    4.0,
+    default.hidden_weight,
+    0.5,
+    key="distill.hidden",
+    help="Weight of a second loss: each student block's output should match the teacher's residual stream "
+    "after the teacher block it replaces (relative squared error). 0 = match the output distribution only. "
+    "Only for students copied from the teacher.",
+)
+steps = c6.slider("Steps", 10, min(600, limits().max_train_steps), default.steps, 10, key="distill.steps")
 
 
 @st.cache_data
@@ -68,11 +83,19 @@ def student_params(preset_key: str) -> int:
 share = student_params(preset) / info["params"]
 st.caption(
     f"This student has {student_params(preset):,} parameters, {share:.1%} of the teacher. Loss = alpha · T² · "
-    "KL(teacher‖student at T) + (1 − alpha) · cross-entropy. The teacher saw all the training text; the "
+    "KL(teacher‖student at T) + (1 − alpha) · cross-entropy (+ the hidden-state term, if set). The teacher saw "
+    "all the training text; the "
     "student only the transfer set. Little data is the classic setting where soft targets help most; give "
     "the student all of it and see whether hard labels catch up."
 )
-config = DistillConfig(preset=preset, temperature=temperature, alpha=alpha, steps=steps, transfer_chars=transfer)
+config = DistillConfig(
+    preset=preset,
+    temperature=temperature,
+    alpha=alpha,
+    steps=steps,
+    transfer_chars=transfer,
+    hidden_weight=hidden if PRESETS[preset].from_teacher else 0.0,
+)
 key, store = config_key(config), result_store("distill")
 
 b1, b2 = st.columns([1, 5])

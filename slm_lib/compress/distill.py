@@ -61,17 +61,17 @@ class DistillConfig:
     fixed windows. Little data is the classic setting where soft targets help most.
     """
 
-    preset: str = "half_slim"
+    preset: str = "half_trim"
     temperature: float = 2.0
     alpha: float = 0.9
     steps: int = 150
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch: int = 32
     transfer_chars: int = 50_000
     seed: int = 0
     eval_every: int = 25  # steps between the small held-out checks drawn on the live chart (0 = never)
     latency_tokens: int = 16  # characters generated per latency measurement
-    hidden_weight: float = 0.0  # weight of hidden-state matching (0 = logits only); teacher-copied students only
+    hidden_weight: float = 1.0  # weight of hidden-state matching (0 = logits only); teacher-copied students only
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:

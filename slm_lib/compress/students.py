@@ -36,7 +36,8 @@ class StudentPreset:
 
 # "half" keeps the embeddings and output head whole, so half the layers is more than half the parameters
 # (52.6% of this teacher). "half_slim" also keeps only 3/4 of each MLP's neurons (depth and width pruning
-# before distillation, as in NVIDIA's Minitron) and lands under half (44.7%).
+# before distillation, as in NVIDIA's Minitron) and lands under half (44.7%); "half_trim" keeps 7/8 of them,
+# the most a two-block student can keep and stay under half (48.6%): the distillation page's default.
 PRESETS: dict[str, StudentPreset] = {
     "half_trim": StudentPreset("Half the layers and ⅞ of each MLP, copied from the teacher", True, 2, 0.875),
     "half_slim": StudentPreset("Half the layers and ¾ of each MLP, copied from the teacher", True, 2, 0.75),
