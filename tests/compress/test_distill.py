@@ -60,7 +60,9 @@ def test_distill_is_reproducible(teacher):
 
 
 def test_alpha_zero_makes_both_students_identical(teacher):
-    result = distill(teacher, DistillConfig(preset="half", alpha=0.0, **FAST), eval_config=QUICK_EVAL)
+    result = distill(
+        teacher, DistillConfig(preset="half", alpha=0.0, hidden_weight=0.0, **FAST), eval_config=QUICK_EVAL
+    )
     assert result.distilled_ce == result.baseline_ce  # same init, same batches, same loss
 
 
@@ -79,7 +81,7 @@ def test_stop_and_divergence_are_reported(teacher):
 
 
 def test_hidden_state_matching_changes_the_distilled_student_only(teacher):
-    plain = distill(teacher, DistillConfig(preset="half", **FAST), eval_config=QUICK_EVAL)
+    plain = distill(teacher, DistillConfig(preset="half", hidden_weight=0.0, **FAST), eval_config=QUICK_EVAL)
     matched = distill(teacher, DistillConfig(preset="half", hidden_weight=1.0, **FAST), eval_config=QUICK_EVAL)
     assert matched.baseline_ce == plain.baseline_ce  # the hard-label student never sees the teacher
     assert matched.distilled_ce[0] == plain.distilled_ce[0]  # same start: the first batch's CE is identical
