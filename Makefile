@@ -42,10 +42,13 @@ format: $(TEST_STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: $(RUN_STAMP)
+# bench.servers starts `transformers serve` (transformers[serving] is in requirements-dev.txt).
+bench: $(TEST_STAMP)
 	$(PY) -m bench.compression
 	$(PY) -m bench.embedded
 	$(PY) -m bench.eval
+	$(PY) -m bench.assess
+	HF_HUB_OFFLINE=1 $(PY) -m bench.servers
 
 teacher: $(RUN_STAMP)
 	$(PY) -m slm_lib.tiny.train_teacher

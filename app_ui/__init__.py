@@ -99,6 +99,14 @@ PAGES: tuple[PageSpec, ...] = (
         "One prompt, several SLMs side by side, scored against a reference answer.",
     ),
     PageSpec(
+        "pages/score_limits.py",
+        "Why scores mislead",
+        ":material/rule:",
+        "Compare",
+        "Live examples of what similarity misses (negation, wrong numbers, long answers, paraphrases) and what "
+        "the overall score, fact flags and word highlights add.",
+    ),
+    PageSpec(
         "pages/evaluation.py",
         "Evaluation runs",
         ":material/leaderboard:",
@@ -122,7 +130,13 @@ def show_code(*functions: Callable[..., object], label: str = "Show the code") -
 
 
 def fail(message: str, fix: str | None = None) -> NoReturn:
-    """Show an expected failure as a clear message with its fix, then stop the page."""
-    st.error(message if fix is None else f"{message}\n\n**Fix:** {fix}")
+    """Show an expected failure as a clear message with its fix, then stop the page.
+
+    ``message`` usually carries an exception's text (outside words): it is shown through the sanitizer.
+    """
+    from slm_lib.safe_text import neutralize
+
+    text = neutralize(message).text
+    st.error(text if fix is None else f"{text}\n\n**Fix:** {fix}")
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; keeps type checkers honest

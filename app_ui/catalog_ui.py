@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,17 +12,19 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import fail
-from slm_lib.catalog.cards import NOT_PUBLISHED, CatalogError, ModelCard, license_kind, load_models
+from slm_lib.catalog.cards import NOT_PUBLISHED, SLM_MAX_PARAMS_B, CatalogError, ModelCard, load_models
 from slm_lib.catalog.charts import memory_breakdown_figure
-from slm_lib.catalog.memory import (
+from slm_lib.catalog.filters import license_kind
+from slm_lib.catalog.hardware import (
     DEVICES,
     QUANTS,
+    RESERVE_RULE,
     DevicePreset,
     custom_device,
-    estimate_speed,
+    default_reserve_gb,
     measured_speeds,
-    memory_table,
 )
+from slm_lib.catalog.memory import estimate_speed, memory_table
 
 __all__ = [
     "QuerySpec",
@@ -33,7 +36,10 @@ __all__ = [
     "fact_rows",
     "link",
     "model_card_view",
+    "number_in",
     "quant_picker",
+    "reserve_picker",
+    "size_badge",
     "short_facts",
     "sync_query",
     "init_from_query",
@@ -82,12 +88,25 @@ def short_facts(card: ModelCard) -> str:
     return f"{size} · context {_num(card.context_tokens, '{:,}')} · {card.license} · {mmlu}"
 
 
+def size_badge(card: ModelCard) -> str:
+    """Markdown after a model's name: nothing for an SLM, a coloured label otherwise."""
+    if card.is_slm:
+        return ""
+    return " · :orange[above the SLM line]" if card.size_class == "borderline" else " · :red[reference LLM]"
+
+
+def _size_text(card: ModelCard) -> str:
+    rule = f"SLM line: under {SLM_MAX_PARAMS_B:g} billion parameters in memory"
+    return f"{card.size_label} ({card.size_note or rule})"
+
+
 def fact_rows(card: ModelCard) -> list[tuple[str, str, str]]:
     """(fact, value, markdown source) rows for the full card."""
     langs = ", ".join(card.languages) or NOT_PUBLISHED
     if card.languages_note:
         langs += f" ({card.languages_note})"
     rows = [
+        ("Size class", _size_text(card), "params_b"),
         ("Parameters", _num(card.params_b, "{:g} billion"), "params_b"),
         ("Active parameters per token (MoE)", _num(card.active_params_b, "{:g} billion"), "active_params_b"),
         ("Maximum context", _num(card.context_tokens, "{:,} tokens"), "context_tokens"),
@@ -139,16 +158,44 @@ def device_picker(key: str) -> DevicePreset | None:
     )
     bw = st.number_input("Memory bandwidth (GB/s, 0 = unknown)", min_value=0.0, value=0.0, key=f"{key}.bw")
     try:
-        return custom_device(ram, bw or None)
+        device = custom_device(ram, bw or None)
     except ValueError as exc:
         st.error(f"{exc}. Enter how much memory (RAM or GPU VRAM) the device has, e.g. 8.")
         return None
+    if device.bandwidth_gb_s is None:
+        st.caption(
+            "No speed estimate without a memory bandwidth: the estimate is bandwidth ÷ bytes read per token. "
+            "Your device's spec sheet lists it in GB/s (e.g. 51.2 for DDR4-3200 in two channels)."
+        )
+    return device
+
+
+def reserve_picker(key: str, memory_gb: float) -> float | None:
+    """The memory kept free for the system: None for the default rule, or the user's own figure in GB."""
+    default = default_reserve_gb(memory_gb)
+    keep_default = st.checkbox(
+        f"Keep {default:g} GB free for the operating system and other apps ({RESERVE_RULE})",
+        value=True,
+        key=f"{key}.default",
+    )
+    if keep_default:
+        return None
+    return float(
+        st.number_input(
+            "Memory to keep free (GB)",
+            min_value=0.0,
+            value=default,
+            step=0.5,
+            key=f"{key}.gb",
+            help="Lower it only if the device runs nothing else while the model answers.",
+        )
+    )
 
 
 def model_card_view(card: ModelCard, key: str) -> None:
     """The full card: every fact with its source, the pull command, memory by quantization, speed."""
     st.header(card.name)
-    st.caption(f"{card.vendor} · {card.family} · {'reference LLM' if card.is_llm else 'SLM'}")
+    st.caption(f"{card.vendor} · {card.family} · {_size_text(card)}")
     for line in card.strengths:
         st.markdown(f"- {line}")
     if card.ollama_pull:
@@ -208,7 +255,7 @@ def _speed_section(card: ModelCard, ctx: int, key: str) -> None:
     if device is not None:
         speed = estimate_speed(card, device, "q4_K_M", ctx)
         if speed is None:
-            st.info("No bandwidth figure for this device, so no speed estimate.")
+            st.info("No memory bandwidth for this device, so no speed estimate (it is bandwidth ÷ bytes per token).")
         else:
             st.metric(
                 f"Estimated at q4_K_M, {ctx:,}-token context",
@@ -245,6 +292,18 @@ def choice(options: Iterable[Any]) -> Callable[[Any], Any]:
         if raw not in allowed:
             raise ValueError(raw)
         return raw
+
+    return parse
+
+
+def number_in(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
+    """A URL parser for a number widget: finite, whole when ``kind`` is int, within its bounds (ValueError else)."""
+
+    def parse(raw: str) -> Any:  # noqa: ANN401 - int or float, as the widget holds
+        value = float(raw)
+        if not math.isfinite(value) or not low <= value <= high or (kind is int and not value.is_integer()):
+            raise ValueError(raw)
+        return kind(value)
 
     return parse
 

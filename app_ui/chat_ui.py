@@ -1,7 +1,13 @@
-"""Playground widgets: Ollama host and models, pulls, streaming answer columns, scores and charts."""
+"""Playground widgets: Ollama host and models, pulls, streaming answer columns, scores and charts.
+
+Model names, answers and server messages come from outside: they reach the page only through
+``slm_lib.safe_text`` (``neutralize`` for Markdown, ``plain`` for titles, ``one_line`` for table cells).
+Listing a server's models runs in the background, so a silent server never holds the page.
+"""
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 
@@ -9,10 +15,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app_ui import assess_ui
 from slm_lib import settings
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
 from slm_lib.eval import prompting, similarity
-from slm_lib.safe_text import neutralize
+from slm_lib.eval.assess import Assessment
+from slm_lib.eval.judge import Verdict, judge, judge_allowed
+from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = [
     "SOURCE_ARTICLE_MODELS",
@@ -22,6 +31,7 @@ __all__ = [
     "host_field",
     "init_state",
     "installed_panel",
+    "judge_answers",
     "model_choices",
     "pull_panel",
     "render_answers",
@@ -62,49 +72,52 @@ def host_field() -> str | None:
     try:
         host = normalize_host(raw)
     except ValueError as exc:
-        st.sidebar.error(f"{exc}. Fix: use host:port, e.g. 127.0.0.1:11434.")
+        st.sidebar.error(f"{neutralize(exc).text}. Fix: use host:port, e.g. 127.0.0.1:11434.")
         return None
     st.session_state["ollama.host"] = host  # shared with Home's status panel and the evaluation page
     return host
 
 
-@st.cache_data(ttl=15, show_spinner=False)
-def _installed(host: str) -> tuple[list[dict[str, object]], str | None]:
-    """Installed models (rows) or the error message; cached briefly so a dead host costs one timeout."""
+def _installed_rows(host: str) -> list[dict[str, object]]:
+    """Installed models as table rows (runs in the background: the listing has a short timeout)."""
     from app_ui.loaders import get_ollama_backend
 
-    try:
-        models = get_ollama_backend(host).installed()
-    except (BackendError, ValueError) as exc:
-        return [], str(exc)
-    rows = [
+    return [
         {
             "model": m.name,
             "size (GB)": round(m.size_bytes / 1e9, 2),
-            "quantization": m.quantization,
-            "family": m.family,
-            "parameters": m.params,
+            "quantization": one_line(m.quantization, 40),
+            "family": one_line(m.family, 40),
+            "parameters": one_line(m.params, 40),
         }
-        for m in models
+        for m in get_ollama_backend(host).installed()
     ]
-    return rows, None
 
 
 def installed_panel(host: str | None) -> list[str]:
-    """Sidebar list of installed Ollama models with size and quantization; returns their names."""
+    """Sidebar list of installed Ollama models with size and quantization; returns their names.
+
+    While a slow server is still being asked, the sidebar says so and the page reruns when it answers.
+    """
     if host is None:
         return []
-    rows, error = _installed(host)
-    with st.sidebar.expander(f"Installed on Ollama ({len(rows)})", expanded=bool(rows)):
-        if error:
-            st.warning(error)
+    from app_ui.loaders import get_checks
+    from app_ui.status_ui import still_checking
+
+    key = f"installed:{host}"
+    probe = get_checks().get(key, lambda: _installed_rows(host), wait_s=0.5)
+    rows: list[dict[str, object]] = probe.value or []
+    with st.sidebar.expander(f"Installed on Ollama ({len(rows)})", expanded=bool(rows) or not probe.done):
+        if not probe.done:
+            still_checking(probe, f"Ollama at {host}")
+        elif probe.error:
+            st.warning(neutralize(probe.error).text)
         elif not rows:
             st.info("No models installed yet: pull one below.")
         else:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        if st.button("Refresh", key="playground.refresh"):
-            _installed.clear()
-            st.rerun()
+            shown = [{**r, "model": one_line(r["model"], 80)} for r in rows]
+            st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
+        st.button("Refresh", key="playground.refresh", on_click=get_checks().forget, args=(key,))
     return [str(r["model"]) for r in rows]
 
 
@@ -134,23 +147,27 @@ def pull_panel(host: str | None, installed: list[str]) -> None:
 
 
 def _pull(backend: Backend, tag: str) -> None:
+    from app_ui.loaders import get_checks
+
     bar = st.progress(0.0, text=f"Pulling {tag}…")
     try:
         for line in backend.pull(tag):  # type: ignore[attr-defined]
+            status = plain(line.status, 80)  # the server's words
             if line.fraction is not None:
                 done = f"{line.completed / 1e9:.2f} / {line.total / 1e9:.2f} GB"
-                bar.progress(line.fraction, text=f"{line.status}: {done}")
+                bar.progress(line.fraction, text=f"{status}: {done}")
             else:
-                bar.progress(1.0 if line.status == "success" else 0.0, text=line.status)
+                bar.progress(1.0 if line.status == "success" else 0.0, text=status)
     except (BackendError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(neutralize(exc).text)
         return
-    _installed.clear()
+    get_checks().forget()
     st.success(f"{tag} is installed.")
 
 
 def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
-    """Model ids (``backend:name``) to labels: embedded models first, then installed Ollama models."""
+    """Model ids (``backend:name``) to labels: embedded models, installed Ollama models, then the models of
+    the OpenAI-compatible endpoints (``openai:<endpoint>/<model>``)."""
     choices: dict[str, str] = {}
     try:
         from app_ui.loaders import get_embedded_backend
@@ -158,9 +175,15 @@ def model_choices(host: str | None, installed: list[str]) -> dict[str, str]:
         for name in get_embedded_backend().list_models():
             choices[f"embedded:{name}"] = f"{name} (on board)"
     except (ImportError, BackendError, OSError) as exc:
-        st.caption(f"Embedded models unavailable: {exc}")
+        st.caption(f"Embedded models unavailable: {neutralize(exc).text}")
     for name in installed:
-        choices[f"ollama:{name}"] = f"{name} (Ollama)"
+        choices[f"ollama:{name}"] = f"{one_line(name, 80)} (Ollama)"  # a label: shown as plain text
+    from app_ui import endpoints_ui
+
+    ids, notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
+    choices.update({model_id: endpoints_ui.label(model_id) for model_id in ids})
+    for note in notes:
+        st.caption(f"OpenAI-compatible server unavailable: {neutralize(note).text}")
     return choices
 
 
@@ -170,6 +193,10 @@ def _backend_for(model_id: str, host: str | None) -> tuple[Backend, str]:
         from app_ui.loaders import get_embedded_backend  # the embedded backend's loader (its own module)
 
         return get_embedded_backend(), name
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router(), name
     from app_ui.loaders import get_ollama_backend
 
     if host is None:
@@ -189,13 +216,15 @@ def _stream_into(
         backend, name = _backend_for(model_id, host)
     except (BackendError, ImportError, OSError) as exc:
         return Answer(model_id, "", None, False, str(exc))
-    last = 0.0
+    next_at = 0.0
 
     def redraw(text: str) -> None:
-        nonlocal last
-        if time.monotonic() - last > _REDRAW_S:
+        nonlocal next_at
+        if time.monotonic() >= next_at:
+            started = time.monotonic()
             slot.markdown(neutralize(text).text + " ▌")
-            last = time.monotonic()
+            # A long answer costs more to re-sanitise: redraw less often, so drawing never dominates.
+            next_at = time.monotonic() + max(_REDRAW_S, 4 * (time.monotonic() - started))
 
     slot.caption("Waiting for the first token…")
     result = ask(backend, name, messages, options, on_text=redraw)
@@ -211,17 +240,10 @@ def run_comparison(
     answers = []
     for col, model_id in zip(columns, models, strict=True):
         with col:
-            st.markdown(f"**{labels.get(model_id, model_id)}**")
+            st.markdown(f"**{plain(labels.get(model_id, model_id))}**")
             answer = _stream_into(st.empty(), model_id, host, messages, options)
         answers.append(answer)
     return tuple(answers)
-
-
-@st.cache_data(show_spinner="Scoring answers against the reference (all-MiniLM-L6-v2)…", max_entries=64)
-def _scores(answers: tuple[str, ...], reference: str) -> list[similarity.Score]:
-    from app_ui.loaders import get_embedder
-
-    return similarity.score_details(list(answers), [reference] * len(answers), get_embedder())
 
 
 @st.cache_data(show_spinner="Comparing answers with each other…", max_entries=64)
@@ -231,32 +253,57 @@ def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
     return similarity.pairwise(list(answers), get_embedder())
 
 
+_SOURCES = {  # ChatStats.source: where an OpenAI-compatible server's numbers come from
+    "usage": "token counts from the server's usage report, times measured by the app",
+    "timings": "counts and speed from the server's own timings, TTFT measured by the app",
+    "estimated": "the server sent no usage: tokens counted from streamed chunks (≈1 each), times measured by the app",
+}
+
+
 def _stats_line(stats: ChatStats) -> str:
-    return (
-        f"**{stats.tokens_per_second:.1f} tokens/s** · TTFT {stats.ttft_seconds:.2f} s · "
-        f"total {stats.total_seconds:.2f} s · load {stats.load_seconds:.2f} s · "
-        f"{stats.prompt_tokens} prompt → {stats.completion_tokens} answer tokens"
+    def v(name: str, fmt: str) -> str:  # a value the server sent unusable reads "?"
+        return format(getattr(stats, name), fmt) if stats.known(name) else "?"
+
+    line = (
+        f"**{v('tokens_per_second', '.1f')} tokens/s** · TTFT {v('ttft_seconds', '.2f')} s · "
+        f"total {v('total_seconds', '.2f')} s · load {v('load_seconds', '.2f')} s · "
+        f"{v('prompt_tokens', 'd')} prompt → {v('completion_tokens', 'd')} answer tokens"
     )
+    return f"{line}  \n({_SOURCES[stats.source]})" if stats.source in _SOURCES else line
 
 
-def render_answers(answers: tuple[Answer, ...], reference: str, labels: dict[str, str]) -> dict[str, float]:
-    """Side-by-side columns with text, stats and (if a reference is given) scores; returns the scores."""
+def _chart_label(label: str) -> str:
+    """A model label for Plotly, which reads ``<a>``, ``<b>`` and ``<br>`` in text: entities show them literally."""
+    return html.escape(one_line(label, 60), quote=False)
+
+
+def render_answers(
+    answers: tuple[Answer, ...],
+    reference: str,
+    labels: dict[str, str],
+    question: str = "",
+    verdicts: dict[str, Verdict] | None = None,
+) -> dict[str, float]:
+    """Side-by-side columns with text, stats and (with a reference) both scores, flags and highlights;
+    a judge's verdict, if any, beside them. Returns the similarity scores."""
     scored = [a for a in answers if a.scorable]
-    scores: dict[str, similarity.Score] = {}
+    found: dict[str, Assessment] = {}
     if reference.strip() and scored:
-        values = _scores(tuple(a.text for a in scored), reference)
-        scores = {a.model_id: s for a, s in zip(scored, values, strict=True)}
+        values = assess_ui.assessments(tuple(a.text for a in scored), (reference,), question)
+        found = {a.model_id: s for a, s in zip(scored, values, strict=True)}
     for col, answer in zip(st.columns(len(answers)), answers, strict=True):
         with col:
-            st.markdown(f"**{labels.get(answer.model_id, answer.model_id)}**")
-            _answer_body(answer, scores.get(answer.model_id), bool(reference.strip()))
+            st.markdown(f"**{plain(labels.get(answer.model_id, answer.model_id))}**")
+            _answer_body(answer, found.get(answer.model_id), bool(reference.strip()))
+            if verdicts and answer.model_id in verdicts:
+                assess_ui.render_verdict(verdicts[answer.model_id])
     for answer in answers:
-        with st.expander(f"Full width: {labels.get(answer.model_id, answer.model_id)}"):
+        with st.expander(f"Full width: {plain(labels.get(answer.model_id, answer.model_id))}"):
             st.markdown(neutralize(answer.text).text or "*(no text)*")
-    return {k: s.value for k, s in scores.items()}
+    return {k: a.similarity for k, a in found.items()}
 
 
-def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: bool) -> None:
+def _answer_body(answer: Answer, assessment: Assessment | None, has_reference: bool) -> None:
     if answer.error:
         st.error(neutralize(answer.error).text)  # server error text is untrusted too
     safe = neutralize(answer.text)
@@ -270,28 +317,40 @@ def _answer_body(answer: Answer, score: similarity.Score | None, has_reference: 
         st.warning("Incomplete answer: not scored.")
     elif answer.stats is not None:
         st.caption(_stats_line(answer.stats))
-    if score is not None:
-        st.metric("Similarity to reference", f"{score.value:.3f}")
-        if score.chunked:
-            st.caption(f"Long text: scored in {score.answer_chunks} windows of ≤256 word pieces (mean vector).")
+    if assessment is not None:
+        assess_ui.render_assessment(assessment, answer.text, key=answer.model_id)
     elif has_reference and answer.complete:
         st.caption("Empty answer: not scored.")
+
+
+def judge_answers(
+    judge_id: str, answers: tuple[Answer, ...], question: str, reference: str, host: str | None
+) -> dict[str, Verdict]:
+    """The chosen judge's verdict on every complete answer (one at a time; greedy, short replies)."""
+    if not judge_allowed(judge_id):
+        return {}
+    backend, name = _backend_for(judge_id, host)
+    return {
+        a.model_id: judge(backend, name, question, (reference,), a.text)
+        for a in answers
+        if a.scorable and reference.strip()
+    }
 
 
 def charts(answers: tuple[Answer, ...], scores: dict[str, float], labels: dict[str, str]) -> None:
     """Pairwise answer similarity heatmap and the quality-vs-speed scatter."""
     done = [a for a in answers if a.scorable]
     if len(done) >= 2:
-        names = [labels.get(a.model_id, a.model_id) for a in done]
+        names = [_chart_label(labels.get(a.model_id, a.model_id)) for a in done]
         matrix = _pairwise(tuple(a.text for a in done))
         fig = px.imshow(matrix, x=names, y=names, zmin=-1, zmax=1, text_auto=".2f", color_continuous_scale="RdBu")
         fig.update_layout(title="How similar are the answers to each other? (cosine)", height=380)
         st.plotly_chart(fig, key="playground.heatmap")
-    points = [a for a in done if a.model_id in scores and a.stats is not None]
+    points = [a for a in done if a.model_id in scores and a.stats is not None and a.stats.known("tokens_per_second")]
     if points:
         frame = pd.DataFrame(
             {
-                "model": [labels.get(a.model_id, a.model_id) for a in points],
+                "model": [_chart_label(labels.get(a.model_id, a.model_id)) for a in points],
                 "tokens per second": [a.stats.tokens_per_second for a in points if a.stats],
                 "similarity to reference": [scores[a.model_id] for a in points],
             }

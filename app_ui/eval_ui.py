@@ -1,34 +1,57 @@
-"""Widgets for the Evaluation page (Streamlit-aware; runs, scoring and the store are in ``slm_lib.eval``)."""
+"""Widgets for the Evaluation page (Streamlit-aware; runs, scoring and the store are in ``slm_lib.eval``).
+
+Whose runs a session sees (``owner``): locally, every run (one user); in the hosted app, only the
+runs made under this visitor's private key, which lives in the session and in the page's address
+(``?runs=<key>``) so a refresh or a bookmark finds them again. Everything read back from the
+database is outside text: shown through ``slm_lib.safe_text``.
+"""
 
 from __future__ import annotations
+
+import html
+import sqlite3
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_ui.loaders import get_embedded_backend, get_ollama_backend
+from app_ui import endpoints_ui, run_detail
+from app_ui.loaders import get_checks, get_embedded_backend, get_ollama_backend
+from app_ui.status_ui import still_checking
 from slm_lib import settings
 from slm_lib.chat import Backend, BackendError
-from slm_lib.eval.config import split_model_id
+from slm_lib.eval import store_health
+from slm_lib.eval.config import RunConfig, split_model_id
 from slm_lib.eval.export import notebook_bytes, results_csv, results_json
-from slm_lib.eval.leaderboard import ModelScore, category_matrix, compare_runs, leaderboard, sweep
+from slm_lib.eval.leaderboard import RANKINGS, ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
-from slm_lib.eval.questions import QuestionItem, QuestionSetError, load_question_set, parse_question_file
-from slm_lib.eval.similarity import NEGATION_NOTE
-from slm_lib.eval.store import RunStore
-from slm_lib.safe_text import neutralize
+from slm_lib.eval.questions import (
+    MAX_FILE_BYTES,
+    QuestionItem,
+    QuestionSetError,
+    load_question_set,
+    parse_question_file,
+)
+from slm_lib.eval.store import LOCAL_OWNER, RunStore, is_owner_token, new_owner
+from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = [
+    "OWNER_PARAM",
     "backends_for",
     "history_view",
     "live_panel",
     "manager",
     "model_choices",
+    "owner",
     "question_picker",
+    "recover",
     "results_view",
     "run_store",
+    "start_run",
 ]
+
+OWNER_PARAM = "runs"  # the query parameter holding a hosted visitor's private key
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,12 +70,58 @@ def run_store() -> RunStore:
     return _store(str(settings.data_dir() / "runs.sqlite3"))
 
 
+def owner() -> str | None:
+    """Whose runs this session sees: None locally (one user: every run), else this visitor's private key."""
+    if not settings.is_hosted():
+        return None
+    key = st.session_state.get("eval.owner")
+    if key is None:
+        from_url = st.query_params.get(OWNER_PARAM)
+        key = from_url if is_owner_token(from_url) else new_owner()
+        st.session_state["eval.owner"] = key
+    if st.query_params.get(OWNER_PARAM) != key:
+        st.query_params[OWNER_PARAM] = key  # the address bar is the private link
+    return key
+
+
+def recover(store: RunStore, exc: sqlite3.Error) -> None:
+    """After a database error: set a damaged or read-only file aside, say so, rerun; re-raise anything else."""
+    recovery = store.recover(exc)
+    st.session_state["eval.notice"] = recovery.message
+    st.rerun()
+
+
+def start_run(store: RunStore, config: RunConfig, host: str, who: str | None) -> int | None:
+    """Save and start a run for ``who``; hosted, old runs expire first and a full database refuses."""
+    caps = settings.limits()
+    if caps.run_ttl_s is not None or caps.max_db_bytes is not None:
+        store_health.expire(store, caps.run_ttl_s, caps.max_db_bytes, keep=set(manager().live()))
+        if caps.max_db_bytes is not None and store.used_bytes() > caps.max_db_bytes:
+            st.session_state["eval.notice"] = "The app's run storage is full right now; try again later."
+            return None
+    try:
+        run_id = store.create_run(config, owner=who or LOCAL_OWNER)
+    except sqlite3.Error as exc:
+        store.recover(exc)  # a file that turned read-only or damaged: set aside, then once more
+        run_id = store.create_run(config, owner=who or LOCAL_OWNER)
+        st.session_state["eval.notice"] = store.recovery.message if store.recovery else None
+    try:
+        manager().start(store, run_id, backends_for(config.models, host), owner=who)
+    except (KeyError, ValueError) as exc:
+        st.session_state["eval.notice"] = str(exc).strip("'\"")
+    return run_id
+
+
 def _backend(kind: str, host: str) -> Backend:
     """The process's shared backend of ``kind``: the same cached objects the playground uses."""
     if kind == "embedded":
         return get_embedded_backend()
     if kind == "ollama":
         return get_ollama_backend(host)
+    if kind == "openai":
+        from app_ui import endpoints_ui
+
+        return endpoints_ui.router()
     raise ValueError(f"unknown backend kind {kind!r}")
 
 
@@ -68,16 +137,25 @@ def backends_for(models: tuple[str, ...] | list[str], host: str) -> dict[str, Ba
     return out
 
 
-@st.cache_data(ttl=15, show_spinner=False)
+def _ollama_ids(host: str) -> list[str]:
+    return [f"ollama:{name}" for name in _backend("ollama", host).list_models()]
+
+
 def model_choices(host: str) -> tuple[list[str], list[str]]:
-    """``("backend:model" ids, notes about unavailable backends)``."""
+    """``("backend:model" ids, notes about unavailable backends)``; Ollama is asked in the background."""
     ids: list[str] = []
     notes: list[str] = []
-    for kind in ("embedded", "ollama"):
-        try:
-            ids += [f"{kind}:{name}" for name in _backend(kind, host).list_models()]
-        except (ImportError, ValueError, BackendError) as exc:
-            notes.append(f"**{kind}**: {exc}")
+    try:
+        ids += [f"embedded:{name}" for name in _backend("embedded", host).list_models()]
+    except (ImportError, ValueError, BackendError, OSError) as exc:
+        notes.append(f"**embedded**: {neutralize(exc).text}")
+    probe = get_checks().get(f"models:{host}", lambda: _ollama_ids(host), wait_s=0.5)
+    if not probe.done:
+        still_checking(probe, f"the models of Ollama at {host}")
+    elif probe.error:
+        notes.append(f"**ollama**: {neutralize(probe.error).text}")
+    else:
+        ids += probe.value
     return ids, notes
 
 
@@ -89,69 +167,85 @@ def question_picker() -> tuple[list[QuestionItem], str] | None:
     if source.startswith("Built-in"):
         return load_question_set("builtin"), "builtin"
     upload = st.file_uploader(
-        "Question file (columns: question, reference, optional category)",
+        "Question file (columns: question, reference, optional category and reference_2, reference_3… "
+        f"for other acceptable answers; in JSON, reference may be a list; up to {MAX_FILE_BYTES // 1024} KB)",
         type=["csv", "json"],
         key="eval.upload",
     )
     if upload is None:
         st.info("Upload a file to continue, or pick the built-in set.")
         return None
+    name = one_line(upload.name, 80)
+    if upload.size > MAX_FILE_BYTES:  # refused before reading it whole
+        st.error(f"**{plain(name)}** is {upload.size:,} bytes; the limit is {MAX_FILE_BYTES:,}. Split it up.")
+        return None
     try:
-        return parse_question_file(upload.getvalue(), upload.name), f"upload:{upload.name}"
+        return parse_question_file(upload.getvalue(), upload.name), f"upload:{name}"
     except QuestionSetError as exc:
-        st.error(f"**{upload.name}** cannot be used. {exc}")
+        st.error(f"**{plain(name)}** cannot be used. {neutralize(exc).text}")
         return None
 
 
-def _progress_line(store: RunStore, run_id: int) -> tuple[int, int]:
-    record = store.get_run(run_id)
-    return store.count(run_id), record.config.total_cells
+def _live_body(store: RunStore, who: str | None) -> None:
+    try:
+        _live_runs(store, who)
+    except sqlite3.Error as exc:
+        recover(store, exc)
 
 
-def _live_body(store: RunStore) -> None:
-    live = manager().live()
+def _live_runs(store: RunStore, who: str | None) -> None:
+    live = manager().live(who)
     seen = st.session_state.setdefault("eval.live_seen", set())
     if seen - set(live):  # a run this session watched has ended: refresh the whole page for its results
         st.session_state["eval.live_seen"] = set(live)
         st.rerun(scope="app")
     st.session_state["eval.live_seen"] = set(live)
     for run_id, run in live.items():
-        done, total = _progress_line(store, run_id)
+        done, total = store.count(run_id), store.get_run(run_id, who).config.total_cells
         with st.container(border=True):
             st.markdown(f"**Run #{run_id}** is running: {done} of {total} answers")
             st.progress(done / total if total else 1.0)
             if run.progress is not None:
                 for model, status in run.progress.model_status.items():
-                    st.caption(f"`{model}`: {status}")
-            st.button("Stop", key=f"eval.stop.{run_id}", on_click=manager().stop, args=(run_id,))
-    for record in store.list_runs():
+                    st.caption(f"{plain(model, 80)}: {neutralize(status).text}")
+                if len(run.progress.lanes) > 1 or any(p.limit > 1 for p in run.progress.lanes.values()):
+                    for lane in run.progress.lanes.values():  # names are kinds or validated endpoint names
+                        st.progress(lane.done / lane.total if lane.total else 1.0, text=f"**{lane.name}**: {lane.line}")
+            st.button("Stop", key=f"eval.stop.{run_id}", on_click=manager().stop, args=(run_id, who))
+    for record in store.list_runs(who):
         if record.status == "finished" or record.id in live:
             continue
         done, total = store.count(record.id), record.config.total_cells
-        run = manager().get(record.id)
+        run = manager().get(record.id, who)
         with st.container(border=True):
             st.markdown(
-                f"**Run #{record.id}** is {record.status} at {done} of {total} answers "
-                f"({', '.join(record.config.models)})."
+                f"**Run #{record.id}** is {plain(record.status)} at {done} of {total} answers "
+                f"({plain(', '.join(record.config.models), 300)})."
             )
             if run is not None and run.error:
                 st.error(f"The run stopped: {neutralize(run.error).text}")
-            st.button("Resume", key=f"eval.resume.{record.id}", on_click=_resume, args=(store, record.id))
+            st.button("Resume", key=f"eval.resume.{record.id}", on_click=_resume, args=(store, record.id, who))
 
 
-def _resume(store: RunStore, run_id: int) -> None:
+def _resume(store: RunStore, run_id: int, who: str | None) -> None:
     host = st.session_state.get("ollama.host") or settings.ollama_host()
     try:
-        manager().start(store, run_id, backends_for(store.get_run(run_id).config.models, host))
-    except ValueError as exc:
-        st.session_state["eval.notice"] = str(exc)
+        config = store.get_run(run_id, who).config
+        manager().start(store, run_id, backends_for(config.models, host), owner=who)
+    except (KeyError, ValueError) as exc:
+        st.session_state["eval.notice"] = str(exc).strip("'\"")
     st.session_state["eval.open"] = run_id
 
 
-def live_panel(store: RunStore) -> None:
+def live_panel(store: RunStore, who: str | None) -> None:
     """Running runs (progress, per-model status, Stop) and unfinished ones (Resume); polls while busy."""
-    run_every = 1.0 if manager().live() else None
-    st.fragment(_live_body, run_every=run_every)(store)
+    run_every = 1.0 if manager().live(who) else None
+    st.fragment(_live_body, run_every=run_every)(store, who)
+
+
+def _chart(label: str) -> str:
+    """Outside text for Plotly, which reads ``<a>``, ``<b>`` and ``<br>``: entities show them literally."""
+    return html.escape(one_line(label, 60), quote=False)
 
 
 def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
@@ -159,7 +253,9 @@ def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
         [
             {
                 "model": s.model,
+                "mean overall": s.mean_overall,
                 "mean similarity": s.mean_similarity,
+                "facts flagged": f"{s.flagged} of {s.assessed}" if s.assessed else None,
                 "tokens/s": s.tokens_per_second,
                 "latency p50 (s)": s.latency_p50,
                 "latency p95 (s)": s.latency_p95,
@@ -172,28 +268,34 @@ def _board_frame(board: list[ModelScore]) -> pd.DataFrame:
     )
 
 
-def results_view(store: RunStore, run_id: int) -> None:
+def results_view(store: RunStore, run_id: int, who: str | None) -> None:
     """Leaderboard, heatmap, quality-vs-speed scatter, sweep charts, every answer, and downloads."""
-    record = store.get_run(run_id)
-    rows = store.results(run_id)
+    record = store.get_run(run_id, who)
+    rows = store.results(run_id, who)
     cfg = record.config
     st.caption(
-        f"Run #{run_id} · {record.status} · created {record.created} · {len(cfg.questions)} questions · "
+        f"Run #{run_id} · {plain(record.status)} · created {plain(record.created)} · {len(cfg.questions)} questions · "
         f"{cfg.repeats} repeat(s) · temperature(s) {', '.join(map(str, cfg.sweep))}"
     )
     if not rows:
         st.info("No answers yet.")
         return
-    board = leaderboard(rows)
+    run_detail.backfill_panel(store, run_id, rows)
+    rank_by = st.radio("Rank by", RANKINGS, horizontal=True, key="eval.rank_by", format_func=str.capitalize)
+    board = leaderboard(rows, rank_by=rank_by)
     st.dataframe(_board_frame(board), hide_index=True, key=f"eval.board.{run_id}")
     st.caption(
-        "Mean cosine similarity of complete answers to the references (all-MiniLM-L6-v2); stability is "
-        "the spread (std) of similarity across repeats: lower is steadier. It barely sees negation."
+        "Overall: similarity and coverage of the reference, halved for each fact flag (numbers, names, "
+        "negation, relations, code); facts flagged: answers with at least one flag, a hint to read them. "
+        "Similarity: mean cosine of complete answers to the references (all-MiniLM-L6-v2); it barely sees "
+        "negation. Stability is the spread (std) of similarity across repeats: lower is steadier."
     )
     matrix = category_matrix(board)
     left, right = st.columns(2)
     heat = px.imshow(
-        pd.DataFrame(matrix.values, index=matrix.models, columns=matrix.categories, dtype=float),
+        pd.DataFrame(
+            matrix.values, index=[_chart(m) for m in matrix.models], columns=[_chart(c) for c in matrix.categories]
+        ).astype(float),
         zmin=0,
         zmax=1,
         color_continuous_scale="Viridis",
@@ -207,7 +309,7 @@ def results_view(store: RunStore, run_id: int) -> None:
         go.Scatter(
             x=[s.tokens_per_second for s in speed],
             y=[s.mean_similarity for s in speed],
-            text=[s.model for s in speed],
+            text=[_chart(s.model) for s in speed],
             mode="markers+text",
             textposition="top center",
         )
@@ -216,6 +318,7 @@ def results_view(store: RunStore, run_id: int) -> None:
     right.plotly_chart(scatter, key=f"eval.scatter.{run_id}")
     if len(cfg.sweep) > 1:
         frame = pd.DataFrame([p.__dict__ for p in sweep(rows)])
+        frame["model"] = frame["model"].map(_chart)
         a, b = st.columns(2)
         a.plotly_chart(
             px.line(
@@ -249,7 +352,9 @@ def results_view(store: RunStore, run_id: int) -> None:
                         "question": r.question,
                         "T": r.temperature,
                         "repeat": r.repeat,
-                        "score": r.score,
+                        "overall": r.overall,
+                        "similarity": r.score,
+                        "flags": " | ".join(r.flags) if r.flags else None,
                         "tokens/s": r.stats.tokens_per_second,
                         "seconds": r.stats.total_seconds,
                         "error": r.error,
@@ -261,16 +366,8 @@ def results_view(store: RunStore, run_id: int) -> None:
             hide_index=True,
             key=f"eval.answers.{run_id}",
         )
-    with st.expander("Read the answers to one question"):
-        question = st.selectbox("Question", list(dict.fromkeys(r.question for r in rows)), key="eval.read")
-        shown = [r for r in rows if r.question == question and r.repeat == 0 and r.temperature == cfg.sweep[0]]
-        for col, r in zip(st.columns(max(1, min(len(shown), 3))) * len(shown), shown, strict=False):
-            score = "–" if r.score is None else f"{r.score:.2f}"
-            col.markdown(f"**{r.model}** · similarity {score}")
-            col.markdown(neutralize(r.answer).text)  # model output is untrusted: no HTML, links or images
-            if r.error:
-                col.error(neutralize(r.error).text)
-        st.caption(f"Reference: {neutralize(shown[0].reference).text if shown else ''}  \n{NEGATION_NOTE}")
+    with st.expander("Read the answers to one question: why each scored as it did"):
+        run_detail.answer_detail(store, run_id, rows, cfg.sweep[0])
     c1, c2, c3 = st.columns(3)
     c1.download_button("Answers (CSV)", results_csv(rows), f"run-{run_id}.csv", "text/csv", key="eval.dl.csv")
     c2.download_button(
@@ -280,25 +377,28 @@ def results_view(store: RunStore, run_id: int) -> None:
         "application/json",
         key="eval.dl.json",
     )
+    # Endpoint addresses go into the notebook outside the hosted app only (never a key).
+    endpoints = () if settings.is_hosted() else endpoints_ui.current_endpoints()
     c3.download_button(
         "Colab notebook (.ipynb)",
-        notebook_bytes(record, rows),
+        notebook_bytes(record, rows, endpoints),
         f"run-{run_id}.ipynb",
         "application/x-ipynb+json",
         key="eval.dl.ipynb",
     )
 
 
-def _label(store: RunStore, run_id: int) -> str:
-    r = store.get_run(run_id)
+def _label(store: RunStore, run_id: int, who: str | None) -> str:
+    r = store.get_run(run_id, who)
     cfg = r.config
     # Stable text (no status): a selectbox keeps its choice by label across reruns.
-    return f"#{r.id} · {r.created[:16].replace('T', ' ')} · {', '.join(cfg.models)} · {len(cfg.questions)} questions"
+    models = one_line(", ".join(cfg.models), 120)
+    return f"#{r.id} · {one_line(r.created[:16].replace('T', ' '))} · {models} · {len(cfg.questions)} questions"
 
 
-def history_view(store: RunStore) -> None:
-    """Past runs with their settings; open one; compare two per question."""
-    runs = store.list_runs()
+def history_view(store: RunStore, who: str | None) -> None:
+    """Past runs with their settings (this owner's); open one; compare two per question."""
+    runs = store.list_runs(who)
     if not runs:
         st.info("No runs yet: start one above.")
         return
@@ -324,13 +424,14 @@ def history_view(store: RunStore) -> None:
         key="eval.history",
     )
     ids = [r.id for r in runs]
-    st.selectbox("Open run", ids, key="eval.open", format_func=lambda i: _label(store, i))
+    st.selectbox("Open run", ids, key="eval.open", format_func=lambda i: _label(store, i, who))
     if len(ids) < 2:
         return
     a_col, b_col = st.columns(2)
-    a = a_col.selectbox("Compare run A", ids, index=1, key="eval.cmp_a", format_func=lambda i: _label(store, i))
-    b = b_col.selectbox("with run B", ids, index=0, key="eval.cmp_b", format_func=lambda i: _label(store, i))
-    diffs = compare_runs(store.results(a), store.results(b))
+    label = lambda i: _label(store, i, who)  # noqa: E731
+    a = a_col.selectbox("Compare run A", ids, index=1, key="eval.cmp_a", format_func=label)
+    b = b_col.selectbox("with run B", ids, index=0, key="eval.cmp_b", format_func=label)
+    diffs = compare_runs(store.results(a, who), store.results(b, who))
     if not diffs:
         st.info("These runs share no scored (model, question) pair.")
         return

@@ -1,26 +1,31 @@
-"""Playground: one question to several SLMs side by side, with speed, and similarity to a reference answer."""
+"""Playground: one question to several SLMs side by side, with speed, and scores against a reference answer
+that show why: an overall score, similarity, fact flags, covered and missed words, word diffs, an optional judge."""
 
 import streamlit as st
 
-from app_ui import chat_ui, page_header, show_code
+from app_ui import assess_ui, chat_ui, endpoints_ui, page_header, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting, similarity
+from slm_lib.eval.assess import assess
+from slm_lib.eval.judge import judge_allowed
 
 page_header(
     "Playground",
     "The source article's experiment, live: send **one question to several small models**, read the "
     "answers side by side with their speed, and see which answer is closest to a **reference answer**. "
-    "Models come from a local [Ollama](https://ollama.com) server and from the app itself (SmolLM2 on "
+    "Models come from a local [Ollama](https://ollama.com) server, from any OpenAI-compatible server (vLLM, "
+    "llama.cpp, LM Studio, `transformers serve`: add it in the sidebar) and from the app itself (SmolLM2 on "
     "board). Answers run one after another so their timings do not compete for the CPU.",
 )
 chat_ui.init_state()
 caps = settings.limits()
 
-# ---- sidebar: where the Ollama models live ----
+# ---- sidebar: where the Ollama models live, and OpenAI-compatible servers ----
 host = chat_ui.host_field()
 installed = chat_ui.installed_panel(host)
 chat_ui.pull_panel(host, installed)
+endpoints_ui.sidebar_editor(host)
 
 # ---- the prompt ----
 chat_ui.example_picker()
@@ -81,15 +86,33 @@ if run:
         "question": question,
         "system": system,
     }
+    st.session_state["playground.verdicts"] = {}  # verdicts belong to the answers they judged
     st.rerun()
 
 # ---- results ----
 result = st.session_state.get("playground.result")
 if result:
     st.subheader("Answers")
-    scores = chat_ui.render_answers(result["answers"], reference, result["labels"])
+    texts = {a.model_id: a.text for a in result["answers"] if a.scorable}
+    verdicts = st.session_state.get("playground.verdicts", {})
+    scores = chat_ui.render_answers(result["answers"], reference, result["labels"], result["question"], verdicts)
     if reference.strip():
-        st.caption(similarity.NEGATION_NOTE)
+        st.caption(f"{assess_ui.SCORE_HELP} Flags are hints, not verdicts; the lesson *Why scores mislead* shows more.")
+    if len(texts) >= 2:
+        with st.expander("Compare two answers word by word"):
+            d1, d2 = st.columns(2)
+            first = d1.selectbox("First", list(texts), format_func=result["labels"].get, key="playground.diff.a")
+            second = d2.selectbox("Second", list(texts), 1, format_func=result["labels"].get, key="playground.diff.b")
+            assess_ui.render_diff(texts[first], texts[second])
+    judges = [m for m in choices if judge_allowed(m)]
+    with st.expander("Ask a model to judge (optional, off by default)"):
+        st.caption("Its verdict appears beside each answer's local scores and never changes them. The rubric:")
+        assess_ui.judge_rubric()
+        picked = st.selectbox("Judge model", judges or ["(none allowed here)"], key="playground.judge.model")
+        if st.button("Judge the answers", key="playground.judge.run", disabled=not judges or not reference.strip()):
+            found = chat_ui.judge_answers(picked, result["answers"], result["question"], reference, host)
+            st.session_state["playground.verdicts"] = found
+            st.rerun()
     chat_ui.charts(result["answers"], scores, result["labels"])
 
     with st.expander("Reproduce in Python"):
@@ -105,4 +128,4 @@ if result:
         st.markdown("The source article's LangChain chain (`pip install langchain-ollama`), first model:")
         st.code(prompting.langchain_snippet(ollama_models[0], *args, result["options"], shown_host), language="python")
 
-show_code(prompting.build_messages, similarity.embed, similarity.score_details)
+show_code(prompting.build_messages, assess, similarity.embed_tokens)

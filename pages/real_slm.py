@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_ui import fail, page_header, show_code
 from app_ui.loaders import get_embedded_backend
+from slm_lib import settings
 from slm_lib.chat import BackendError, ChatOptions
 from slm_lib.safe_text import neutralize
 from slm_lib.smollm import compress as slm_compress
@@ -31,6 +32,8 @@ try:
     smollm.gguf_path()
 except smollm.ModelMissing as exc:
     fail(str(exc), smollm.INSTALL_FIX)
+if notice := settings.cache_notice():  # a read-only cache: a temporary one is used instead
+    st.warning(notice)
 
 with st.expander("Other checkpoints: the original SmolLM2 from the model hub"):
     for option in smollm.hub_options():
@@ -143,7 +146,7 @@ if st.button("Generate", key="real_slm.generate"):
             for _ in stream:
                 live.text(stream.text)
             live.markdown(neutralize(stream.text).text or "*(no text)*")
-    except BackendError as exc:
+    except (BackendError, OSError, ValueError) as exc:
         fail(str(exc), "Shorten the prompt, pick another model or try again in a moment.")
     if stream.stats:
         s = stream.stats

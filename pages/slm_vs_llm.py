@@ -1,12 +1,14 @@
 """SLM vs LLM: eight dimensions in plain words or sourced numbers, two charts, and a quiz."""
 
+import secrets
+
 import pandas as pd
 import streamlit as st
 
 from app_ui import fail, page_header
 from app_ui.catalog_ui import cards_or_fail
 from slm_lib.catalog import charts
-from slm_lib.catalog.slm_vs_llm import ComparisonError, grade, load_comparison, select_dimensions
+from slm_lib.catalog.slm_vs_llm import ComparisonError, grade, load_comparison, select_dimensions, shuffle_quiz
 
 page_header(
     "SLM vs LLM",
@@ -50,11 +52,17 @@ if view == "Numbers":
     )
     st.subheader("Memory to hold the weights")
     st.plotly_chart(charts.weights_memory_figure(cards), key="vs.chart.memory")
-    st.caption("Parameters x bits per weight (computed). The KV cache and runtime come on top: see the gallery.")
+    st.caption(
+        "Parameters x bits per weight (computed; every expert of a mixture-of-experts model counts). The KV cache "
+        "and runtime come on top: see the gallery."
+    )
 
 st.header("Check yourself")
+if "vs.quiz.seed" not in st.session_state:
+    st.session_state["vs.quiz.seed"] = secrets.randbits(32)  # options in a different order for each visitor
+quiz = shuffle_quiz(data.quiz, st.session_state["vs.quiz.seed"])
 correct = 0
-for i, q in enumerate(data.quiz):
+for i, q in enumerate(quiz):
     choice = st.radio(q.question, q.options, index=None, key=f"vs.quiz.{i}")
     verdict = grade(q, choice)
     if verdict is True:
@@ -62,5 +70,5 @@ for i, q in enumerate(data.quiz):
         st.success(f"Right. {q.explanation}")
     elif verdict is False:
         st.error(f"Not quite. {q.explanation}")
-answered = sum(st.session_state.get(f"vs.quiz.{i}") is not None for i in range(len(data.quiz)))
-st.metric("Score", f"{correct} / {len(data.quiz)}", help=f"{answered} answered so far")
+answered = sum(st.session_state.get(f"vs.quiz.{i}") is not None for i in range(len(quiz)))
+st.metric("Score", f"{correct} / {len(quiz)}", help=f"{answered} answered so far")

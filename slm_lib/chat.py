@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from slm_lib import settings
 
@@ -29,6 +29,7 @@ __all__ = [
     "ChatResult",
     "ChatStats",
     "ChatStream",
+    "Lane",
     "Message",
     "ModelNotFound",
     "PromptTooLong",
@@ -92,7 +93,23 @@ class ChatOptions:
 
 @dataclass(frozen=True)
 class ChatStats:
-    """Timing and token counts for one answer (seconds, tokens)."""
+    """Timing and token counts for one answer (seconds, tokens).
+
+    ``source`` says where the numbers come from when a backend cannot measure them all itself:
+    ``""`` the backend's own counts and clocks (embedded, Ollama); ``"usage"`` token counts from the
+    server's ``usage``, times measured by the app; ``"timings"`` the server's own timings (llama.cpp);
+    ``"estimated"`` no ``usage`` was sent, so tokens are counted from streamed chunks (about one token
+    each) and times measured by the app.
+
+    Servers are outside the code: a value no real answer can have (NaN, infinite, negative, a count
+    above ``MAX_TOKENS`` or a duration above ``MAX_SECONDS``, or not a number at all) is recorded as
+    unknown: the field reads 0 and its name is listed in ``unknown``, so one bad reply never aborts
+    a run or a resume.
+
+    Example:
+        >>> ChatStats(completion_tokens=10**30, total_seconds=-5.0).unknown
+        ('completion_tokens', 'total_seconds')
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -100,6 +117,37 @@ class ChatStats:
     ttft_seconds: float = 0.0
     total_seconds: float = 0.0
     tokens_per_second: float = 0.0
+    source: str = ""
+    unknown: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.unknown if name in _STAT_BOUNDS]
+        for name, (kind, high) in _STAT_BOUNDS.items():
+            value = getattr(self, name)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if ok and 0 <= value <= high and (kind is float or float(value).is_integer()):
+                object.__setattr__(self, name, kind(value))
+                continue
+            object.__setattr__(self, name, kind(0))  # frozen: normalised once, here
+            if name not in unknown:
+                unknown.append(name)
+        object.__setattr__(self, "unknown", tuple(n for n in _STAT_BOUNDS if n in unknown))
+
+    def known(self, name: str) -> bool:
+        """False when the server sent no usable value for ``name``."""
+        return name not in self.unknown
+
+
+MAX_TOKENS = 10**8  # no prompt or answer is longer (context windows are ~10**6)
+MAX_SECONDS = 10**6  # about 11 days
+_STAT_BOUNDS: dict[str, tuple[type, float]] = {
+    "prompt_tokens": (int, MAX_TOKENS),
+    "completion_tokens": (int, MAX_TOKENS),
+    "load_seconds": (float, MAX_SECONDS),
+    "ttft_seconds": (float, MAX_SECONDS),
+    "total_seconds": (float, MAX_SECONDS),
+    "tokens_per_second": (float, 10**7),
+}
 
 
 @dataclass(frozen=True)
@@ -109,6 +157,7 @@ class ChatResult:
     ``complete`` is False when the answer did not end normally; ``error`` then says why.
     ``truncated``: generation was stopped at the answer length cap (``text`` is what was kept).
     ``fatal``: asking this model again is pointless (unreachable, not installed).
+    ``retryable``: the server was busy (429/503); the same request may work a little later.
     """
 
     model: str
@@ -118,6 +167,7 @@ class ChatResult:
     error: str | None = None
     truncated: bool = False
     fatal: bool = False
+    retryable: bool = False
 
 
 @dataclass
@@ -140,9 +190,21 @@ class ChatStream:
             yield chunk
 
 
+class Lane(NamedTuple):
+    """Requests that share one server, and how many of them may run at once.
+
+    A backend may offer ``lane(model) -> Lane``; evaluation runs dispatch lanes concurrently and
+    keep at most ``limit`` requests in flight in each. Without it a backend's models share one
+    lane named after its kind, one request at a time (right for a CPU or a laptop Ollama).
+    """
+
+    name: str
+    limit: int = 1
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """What every backend offers."""
+    """What every backend offers (and optionally ``lane(model) -> Lane``, see ``Lane``)."""
 
     kind: str
 
@@ -232,6 +294,8 @@ def ask(
         return ChatResult(model, (exc.partial or text)[:cap], ChatStats(), False, str(exc))
     except (BackendUnavailable, ModelNotFound) as exc:
         return ChatResult(model, text, ChatStats(), False, str(exc), fatal=True)
+    except ServerBusy as exc:
+        return ChatResult(model, text, ChatStats(), False, str(exc), retryable=True)
     except (BackendError, ValueError) as exc:
         return ChatResult(model, text, ChatStats(), False, str(exc))
     except Exception as exc:  # one broken answer must not take a comparison or a run down

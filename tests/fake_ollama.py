@@ -3,7 +3,9 @@
 It speaks the endpoints the app uses, shaped as in Ollama's API docs (docs/api.md):
 ``GET /api/tags``, ``POST /api/chat`` (NDJSON stream with a final stats object, or one
 object with ``"stream": false``), ``POST /api/pull`` (NDJSON progress), ``GET /api/version``,
-``POST /api/show`` and ``GET /``. Answers are canned and deterministic per model.
+``POST /api/show`` and ``GET /``, and Ollama's OpenAI-compatible ``/v1/models`` and
+``/v1/chat/completions`` (``tests.fake_openai.OpenAIRoutes``, with the same installed models and
+modes). Answers are canned and deterministic per model.
 
 Failure modes (``server.mode`` for every request, or ``server.model_modes[name]`` per model):
 
@@ -19,8 +21,11 @@ Failure modes (``server.mode`` for every request, or ``server.model_modes[name]`
 | ``html`` | 200 ``text/html`` page (another web server on the port) |
 | ``die`` | three chunks, then the connection is cut mid-body |
 | ``redirect`` | 307 to a link-local address (must not be followed) |
+| ``hostile`` | names, answers and error bodies made to get past a sanitizer; URLs point at ``server.attacker`` |
+| ``stats_huge`` | a normal answer whose final message says ``eval_count`` 10^30 |
+| ``stats_nan`` / ``stats_negative`` | the same with ``NaN``/infinite or negative durations and counts |
 
-Run standalone: ``python -m tests.fake_ollama --port 11435 [--delay 0.02]``.
+Run standalone: ``python -m tests.fake_ollama --port 11435 [--delay 0.02] [--mode hostile --attacker URL]``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fake_openai import OpenAIRoutes
 
 VERSION = "0.17.1"
 CREATED = "2025-01-15T10:00:00.000000Z"
@@ -61,6 +68,29 @@ PULLABLE = {
     "qwen2:1.5b": INSTALLED["qwen2:1.5b"],
     "mistral:7b": ("llama", "7.2B", "Q4_0", 4_113_301_824, 12.0),
 }
+
+
+# Hostile mode: {a} is the attacker's URL. Names are what /api/tags lists; one of them fails with an error body.
+HOSTILE_NAMES = (
+    "evil![n]({a}/name.png):latest",
+    "<img src={a}/name2.png>",
+    "[Log in again]({a}/login)",
+    "fails![e]({a}/err-name.png)",
+)
+HOSTILE_ERROR = "model failed ![e]({a}/error.png) [Log in again]({a}/login) <img src={a}/error2.png>"
+HOSTILE_ANSWER = (
+    "Answer with ![a]({a}/answer.png) and \\`![b]({a}/escaped.png)\\`\n\n"
+    "    ```\n    ![c]({a}/indented.png)\n    ```\n\n"
+    "```\n![d]({a}/in-fence.png)\n`````\n![e]({a}/after-longer-fence.png)\n\n"
+    "![f][ref] [link][ref] <{a}/autolink> [x](jav&#x61;script:alert(1)) [y](data:text/html,<b>x</b>)\n\n"
+    '[t]({a}/titled "title") <img src={a}/raw.png> <iframe src={a}/frame></iframe>\n\n'
+    "$$\\includegraphics{{{a}/math.png}}$$\n\n"
+    "[ref]: {a}/ref.png 'ref title'\n"
+)
+
+
+def hostile_names(attacker: str) -> list[str]:
+    return [name.format(a=attacker) for name in HOSTILE_NAMES]
 
 
 def canned_answer(model: str, prompt: str) -> str:
@@ -100,6 +130,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.model_modes: dict[str, str] = {}
         self.delay = delay
         self.installed = dict(INSTALLED)
+        self.attacker = "http://127.0.0.1:9"  # where the hostile mode's URLs point
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, json body)
         self.headers: list[dict[str, str]] = []  # request headers, lower-cased names
         self.seen: dict[str, int] = {}
@@ -109,6 +140,10 @@ class FakeOllama(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def openai_models(self) -> dict[str, float]:
+        """What ``/v1/models`` lists: the installed models and their speeds."""
+        return {name: spec[4] for name, spec in self.installed.items()}
 
     def mode_for(self, path: str, model: str | None) -> str:
         mode = self.model_modes.get(model or "", self.mode)
@@ -124,7 +159,7 @@ class FakeOllama(ThreadingHTTPServer):
         self.server_close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(OpenAIRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeOllama
 
@@ -206,12 +241,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/":
             self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
             return
+        if self.path.startswith("/v1/"):
+            if not self.openai_get(self.path):
+                self._send(404, b"404 page not found", "text/plain")
+            return
         if self._failure(self.server.mode_for(self.path, None), None):
             return
         if self.path == "/api/version":
             self._send(200, {"version": VERSION})
         elif self.path == "/api/tags":
-            self._send(200, {"models": [self._tag(name) for name in sorted(self.server.installed)]})
+            names = sorted(self.server.installed)
+            if self.server.mode == "hostile":
+                names += hostile_names(self.server.attacker)
+            self._send(200, {"models": [self._tag(name) for name in names]})
         else:
             self._send(404, b"404 page not found", "text/plain")
 
@@ -219,6 +261,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         self.server.requests.append(("POST", self.path, body))
         self.server.headers.append({k.lower(): v for k, v in self.headers.items()})
+        if self.path.startswith("/v1/"):
+            if not self.openai_post(self.path, body):
+                self._send(404, b"404 page not found", "text/plain")
+            return
         model = body.get("model") if isinstance(body.get("model"), str) else None
         routes = {"/api/chat": self._chat, "/api/pull": self._pull, "/api/show": self._show}
         if self.path not in routes:
@@ -233,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             routes[self.path](body, model, mode)
 
     def _tag(self, name: str) -> dict:
-        family, params, quant, size, _ = self.server.installed[name]
+        family, params, quant, size, _ = self.server.installed.get(name, INSTALLED["llama3.2:1b"])
         return {
             "name": name,
             "model": name,
@@ -273,18 +319,23 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _chat(self, body: dict, model: str, mode: str) -> None:
-        if model not in self.server.installed:
+        hostile = mode == "hostile" and model in hostile_names(self.server.attacker)
+        if hostile and model.startswith("fails"):
+            self._send(500, {"error": HOSTILE_ERROR.format(a=self.server.attacker)})
+            return
+        if model not in self.server.installed and not hostile:
             self._send(404, {"error": f'model "{model}" not found, try pulling it first'})
             return
         messages = body.get("messages") or []
         prompt = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         options = body.get("options") or {}
-        pieces = tokens(canned_answer(model, prompt))
+        answer = HOSTILE_ANSWER.format(a=self.server.attacker) if mode == "hostile" else canned_answer(model, prompt)
+        pieces = tokens(answer)
         limit = int(options.get("num_predict") or 0)
         reason = "stop"
         if 0 < limit < len(pieces):
             pieces, reason = pieces[:limit], "length"
-        speed = self.server.installed[model][4]
+        speed = self.server.installed.get(model, INSTALLED["llama3.2:1b"])[4]
         prompt_count = max(1, len(prompt.split()))
         stats = {
             "done_reason": reason,
@@ -298,6 +349,12 @@ class _Handler(BaseHTTPRequestHandler):
         }
         parts = ("load_duration", "prompt_eval_duration", "eval_duration")
         stats["total_duration"] = sum(stats[k] for k in parts)
+        if mode == "stats_huge":
+            stats["eval_count"] = 10**30
+        elif mode == "stats_nan":
+            stats.update(eval_duration=float("nan"), total_duration=float("nan"), load_duration=float("inf"))
+        elif mode == "stats_negative":
+            stats.update(total_duration=-5_000_000_000, eval_duration=-1, prompt_eval_count=-3)
         if body.get("stream") is False:
             message = {"role": "assistant", "content": "".join(pieces)}
             self._send(200, {"model": model, "created_at": CREATED, "message": message, **stats})
@@ -361,9 +418,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=11435)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between streamed chunks")
     parser.add_argument("--mode", default="ok", help="failure mode for every request")
+    parser.add_argument("--attacker", default="http://127.0.0.1:9", help="URL the hostile mode's links point at")
     args = parser.parse_args()
     server = FakeOllama(args.port, args.delay)
-    server.mode = args.mode
+    server.mode, server.attacker = args.mode, args.attacker.rstrip("/")
     print(f"fake Ollama on {server.url}", flush=True)
     try:
         server.serve_forever()

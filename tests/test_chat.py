@@ -111,18 +111,19 @@ def test_ask_keeps_the_partial_text_of_a_broken_stream():
 
 
 @pytest.mark.parametrize(
-    ("error", "fatal"),
+    ("error", "fatal", "retryable"),
     [
-        (BackendUnavailable("down"), True),
-        (ModelNotFound("not installed"), True),
-        (ServerBusy("busy"), False),
-        (BackendError("refused"), False),
+        (BackendUnavailable("down"), True, False),
+        (ModelNotFound("not installed"), True, False),
+        (ServerBusy("busy"), False, True),
+        (BackendError("refused"), False, False),
     ],
 )
-def test_ask_maps_backend_errors_and_marks_the_fatal_ones(error, fatal):
+def test_ask_maps_backend_errors_and_marks_the_fatal_and_retryable_ones(error, fatal, retryable):
     for on_text in (None, lambda _: None):
         result = ask(Scripted(before=error), "m", HI, on_text=on_text)
         assert not result.complete and result.error == str(error) and result.fatal is fatal
+        assert result.retryable is retryable
 
 
 def test_ask_refuses_a_long_prompt_before_the_backend_is_called():
@@ -138,3 +139,20 @@ def test_ask_hides_internals_of_an_unexpected_error_when_hosted(monkeypatch):
     monkeypatch.setenv("SLM_EXPLORER_HOSTED", "1")
     hosted = ask(Scripted(error=KeyError("/secret/path")), "m", HI, on_text=lambda _: None)
     assert hosted.error == "Unexpected error" and "secret" not in hosted.error
+
+
+@pytest.mark.parametrize(
+    ("values", "unknown"),
+    [
+        ({"completion_tokens": 10**30}, ("completion_tokens",)),
+        ({"total_seconds": float("nan"), "load_seconds": float("inf")}, ("load_seconds", "total_seconds")),
+        ({"total_seconds": -5.0, "prompt_tokens": -1}, ("prompt_tokens", "total_seconds")),
+        ({"tokens_per_second": "fast", "completion_tokens": 2.5}, ("completion_tokens", "tokens_per_second")),
+        ({"completion_tokens": 12.0, "total_seconds": 1.5}, ()),
+    ],
+)
+def test_stats_outside_sane_ranges_are_recorded_as_unknown(values, unknown):
+    stats = ChatStats(**values)
+    assert stats.unknown == unknown
+    assert all(getattr(stats, name) == 0 and not stats.known(name) for name in unknown)
+    assert isinstance(stats.completion_tokens, int) and isinstance(stats.total_seconds, float)

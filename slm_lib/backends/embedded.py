@@ -147,7 +147,10 @@ class EmbeddedBackend:
         if key not in self._tokenizers:
             with self._load_lock:
                 if key not in self._tokenizers:
-                    self._tokenizers[key] = smollm.load_tokenizer(None if key == BASE_MODEL else key)
+                    try:
+                        self._tokenizers[key] = smollm.load_tokenizer(None if key == BASE_MODEL else key)
+                    except (OSError, ValueError) as exc:  # e.g. a cache that cannot be written or read
+                        raise BackendUnavailable(f"could not load the tokenizer of {model}: {exc}") from exc
         return self._tokenizers[key]
 
     # -------------------------------------------------------------------------------------- chat

@@ -28,6 +28,7 @@ import ollama
 
 from slm_lib import settings
 from slm_lib.backends.ollama_errors import ErrorContext, clean, not_ollama, to_backend_error
+from slm_lib.backends.ollama_guard import GuardedTransport
 from slm_lib.backends.ollama_host import DropApiKey, normalize_host, validate_tag
 from slm_lib.backends.ollama_types import InstalledModel, ModelDetails, PullProgress, chat_stats
 from slm_lib.chat import (
@@ -37,6 +38,7 @@ from slm_lib.chat import (
     ChatResult,
     ChatStats,
     ChatStream,
+    Lane,
     Message,
     ServerBusy,
     StreamInterrupted,
@@ -48,6 +50,7 @@ __all__ = ["InstalledModel", "ModelDetails", "OllamaBackend", "PullProgress"]
 _T = TypeVar("_T")
 
 
+MAX_LISTED = 500  # models shown from one server's /api/tags (a real one has a handful)
 _GATES: dict[int, threading.BoundedSemaphore] = {}
 _GATES_LOCK = threading.Lock()
 
@@ -64,11 +67,15 @@ class OllamaBackend:
     Args:
         host: an OLLAMA_HOST-style value; None means the environment's ``OLLAMA_HOST``.
         connect_timeout: seconds to open a connection (a dead host fails this fast).
-        read_timeout: seconds to wait for the next bytes (the first token of a cold 7B model
-            can take a minute on a CPU).
+        read_timeout: seconds to wait for the next bytes of an answer (the first token of a cold 7B
+            model can take a minute on a CPU).
+        list_timeout: seconds to wait for listing, details and version (a page waits on these).
         retries: extra attempts when the server answers 429/503 (busy).
         backoff: first wait between those attempts; doubled each time, capped at ``backoff_cap``.
         queue_wait: seconds to wait for a free generation slot before ``ServerBusy``.
+        max_concurrency: requests an evaluation run keeps in flight here (default
+            ``SLM_EXPLORER_OLLAMA_CONCURRENCY``, 1: Ollama answers one request per model at a time
+            unless the server's ``OLLAMA_NUM_PARALLEL`` is raised).
     """
 
     kind = "ollama"
@@ -82,9 +89,11 @@ class OllamaBackend:
         backoff: float = 0.5,
         backoff_cap: float = 4.0,
         queue_wait: float = 10.0,
+        max_concurrency: int | None = None,
+        list_timeout: float = 5.0,
     ) -> None:
-        if connect_timeout <= 0 or read_timeout <= 0:
-            raise ValueError(f"timeouts must be > 0, got {connect_timeout} and {read_timeout}")
+        if connect_timeout <= 0 or read_timeout <= 0 or list_timeout <= 0:
+            raise ValueError(f"timeouts must be > 0, got {connect_timeout}, {read_timeout} and {list_timeout}")
         if retries < 0 or backoff < 0 or backoff_cap < 0 or queue_wait < 0:
             raise ValueError("retries, backoff, backoff_cap and queue_wait must be >= 0")
         env_host = normalize_host(settings.ollama_host())
@@ -96,20 +105,42 @@ class OllamaBackend:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.retries, self.backoff, self.backoff_cap = retries, backoff, backoff_cap
         self.queue_wait = queue_wait
+        self.max_concurrency = settings.ollama_concurrency() if max_concurrency is None else max_concurrency
+        if not 1 <= self.max_concurrency <= settings.MAX_LANE_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be in [1, {settings.MAX_LANE_CONCURRENCY}], got {max_concurrency}")
         self._own_host = self.host == env_host
         self._where = ErrorContext(self.host, read_timeout, retries, self.hosted)
+        self.list_timeout = min(list_timeout, read_timeout)
         self._client = self._make_client(read_timeout)
+        self._list_client = self._make_client(self.list_timeout)
+        self._list_where = ErrorContext(self.host, self.list_timeout, retries, self.hosted)
         self._pull_client: ollama.Client | None = None
 
     def _make_client(self, read_timeout: float) -> ollama.Client:
         connect = self.connect_timeout
         timeout = httpx.Timeout(connect, read=read_timeout, write=read_timeout, pool=connect)
         extra: dict[str, Any] = {} if self._own_host else {"auth": DropApiKey()}
-        # Ollama's API never redirects; following one could reach an internal host.
-        return ollama.Client(host=self.host, timeout=timeout, follow_redirects=False, **extra)
+        # Ollama's API never redirects; following one could reach an internal host. The transport checks
+        # each streamed line before the client parses it (ollama_guard).
+        return ollama.Client(
+            host=self.host, timeout=timeout, follow_redirects=False, transport=GuardedTransport(), **extra
+        )
 
     def __repr__(self) -> str:
         return f"OllamaBackend(host={self.host!r})"
+
+    def lane(self, model: str) -> Lane:
+        """All requests to this Ollama share one lane, ``max_concurrency`` wide."""
+        return Lane("ollama", self.max_concurrency)
+
+    @property
+    def openai_base_url(self) -> str:
+        """Ollama's own OpenAI-compatible route on this host (``/v1``): the same models through the OpenAI API.
+
+        Give it to the ``openai`` backend (``get_backend("openai", base_url=backend.openai_base_url)``, or an
+        endpoint in the sidebar) to compare both APIs on one server.
+        """
+        return f"{self.host}/v1"
 
     # ---- listing ----
 
@@ -118,10 +149,10 @@ class OllamaBackend:
         return [m.name for m in self.installed()]
 
     def installed(self) -> list[InstalledModel]:
-        """Installed models with size and quantization, sorted by name."""
-        reply = self._call(lambda: self._client.list())
+        """Installed models with size and quantization, sorted by name (bounded by ``list_timeout``)."""
+        reply = self._call(lambda: self._list_client.list(), where=self._list_where)
         models = []
-        for m in reply.models:
+        for m in reply.models[:MAX_LISTED]:
             d = m.details
             models.append(
                 InstalledModel(
@@ -136,7 +167,7 @@ class OllamaBackend:
 
     def details(self, model: str) -> ModelDetails:
         """Family, size, quantization and context length of one installed model (``/api/show``)."""
-        reply = self._call(lambda: self._client.show(model), model)
+        reply = self._call(lambda: self._list_client.show(model), model, where=self._list_where)
         info = dict(reply.modelinfo or {})
         arch = info.get("general.architecture", "")
         ctx = info.get(f"{arch}.context_length")
@@ -153,7 +184,7 @@ class OllamaBackend:
 
     def version(self) -> str:
         """The server's version string (``/api/version``; the client has no call for it)."""
-        timeout = httpx.Timeout(self.connect_timeout, read=self.read_timeout)
+        timeout = httpx.Timeout(self.connect_timeout, read=self.list_timeout)
 
         def get() -> str:
             with httpx.Client(base_url=self.host, timeout=timeout, follow_redirects=False) as client:
@@ -163,7 +194,7 @@ class OllamaBackend:
                 return str(reply.json()["version"])
 
         try:
-            return self._call(get)
+            return self._call(get, where=self._list_where)
         except (KeyError, TypeError):
             raise not_ollama(self.host) from None
 
@@ -193,7 +224,7 @@ class OllamaBackend:
                     if isinstance(exc, ollama.ResponseError) and exc.status_code == -1:
                         raise BackendError(f"Pulling {tag} failed: {clean(exc.error)}") from None
                     raise to_backend_error(exc, self._where, tag) from None
-                done, total = int(part.completed or 0), int(part.total or 0)
+                done, total = max(0, int(part.completed or 0)), max(0, int(part.total or 0))
                 yield PullProgress(part.status or "", done, total, part.digest or "")
         finally:
             close = getattr(parts, "close", None)
@@ -293,7 +324,7 @@ class OllamaBackend:
 
     # ---- error handling ----
 
-    def _call(self, fn: Callable[[], _T], model: str | None = None) -> _T:
+    def _call(self, fn: Callable[[], _T], model: str | None = None, where: ErrorContext | None = None) -> _T:
         """Run one request, mapping errors; 429/503 are retried with a capped exponential backoff."""
         attempt = 0
         while True:
@@ -302,7 +333,7 @@ class OllamaBackend:
             except Exception as exc:
                 if isinstance(exc, BackendError):
                     raise
-                error = to_backend_error(exc, self._where, model)
+                error = to_backend_error(exc, where or self._where, model)
                 if not isinstance(error, ServerBusy) or attempt >= self.retries:
                     raise error from None
                 time.sleep(min(self.backoff_cap, self.backoff * 2**attempt))

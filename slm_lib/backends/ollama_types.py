@@ -54,23 +54,33 @@ class PullProgress:
     @property
     def fraction(self) -> float | None:
         """Bytes done / total for a download line, else None."""
-        return min(1.0, self.completed / self.total) if self.total else None
+        return min(1.0, max(0.0, self.completed / self.total)) if self.total > 0 else None
 
 
 def chat_stats(final: ollama.ChatResponse, measured_ttft: float) -> ChatStats:
-    """ChatStats from Ollama's final message (durations in ns); TTFT = load + prompt evaluation."""
+    """ChatStats from Ollama's final message (durations in ns); TTFT = load + prompt evaluation.
 
-    def sec(name: str) -> float:
-        return float(getattr(final, name, None) or 0) / _NS
+    Ollama leaves out fields that are 0. A value the transport guard found unusable arrives as -1 and
+    ends up in ``ChatStats.unknown`` (a rate computed from it is unknown too); the TTFT then falls back
+    to this app's own measurement.
+    """
 
-    eval_count = int(final.eval_count or 0)
-    eval_s = sec("eval_duration")
-    server_ttft = sec("load_duration") + sec("prompt_eval_duration")
+    def raw(name: str) -> float:
+        value = getattr(final, name, None)
+        return 0 if value is None else value
+
+    eval_count, eval_ns = raw("eval_count"), raw("eval_duration")
+    load_ns, prompt_ns = raw("load_duration"), raw("prompt_eval_duration")
+    server_ttft = (load_ns + prompt_ns) / _NS if min(load_ns, prompt_ns) >= 0 else 0.0
+    if min(eval_count, eval_ns) < 0:
+        rate = -1.0  # unknown
+    else:
+        rate = eval_count / eval_ns * _NS if eval_ns > 0 else 0.0
     return ChatStats(
-        prompt_tokens=int(final.prompt_eval_count or 0),
+        prompt_tokens=raw("prompt_eval_count"),
         completion_tokens=eval_count,
-        load_seconds=sec("load_duration"),
+        load_seconds=load_ns / _NS,
         ttft_seconds=server_ttft if server_ttft > 0 else measured_ttft,
-        total_seconds=sec("total_duration"),
-        tokens_per_second=eval_count / eval_s if eval_s > 0 else 0.0,
+        total_seconds=raw("total_duration") / _NS,
+        tokens_per_second=rate,
     )

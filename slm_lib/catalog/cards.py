@@ -2,11 +2,18 @@
 
 Every number on a card carries a source (``card.sources[field]`` is a URL or a
 paper); a fact nobody published stays ``None`` and the pages show it as
-"not published". Filters are pure functions over a list of cards.
+"not published". Filters over a list of cards live in :mod:`slm_lib.catalog.filters`.
+
+One rule decides what counts as a small language model: the **total** number of
+parameters that must be held in memory is under :data:`SLM_MAX_PARAMS_B` (10 billion).
+A mixture-of-experts model counts all its experts, not only the active ones. Each card
+declares its ``size_class`` ("slm", "borderline" or "llm") and loading refuses a card
+whose class contradicts its parameter count.
 
 Example:
-    cards = load_models()
-    [c.id for c in by_params(cards, 0.1, 1.0)][:2]   # ['qwen2-0.5b', 'qwen2.5-0.5b']
+    >>> card = get_card(load_models(), "phi-3.5-moe")
+    >>> card.size_class, card.params_b, card.active_params_b
+    ('borderline', 41.9, 6.6)
 """
 
 from __future__ import annotations
@@ -26,24 +33,24 @@ __all__ = [
     "CatalogError",
     "ModelCard",
     "NOT_PUBLISHED",
-    "by_language",
-    "by_license_kind",
-    "by_modality",
-    "by_params",
-    "by_technique",
+    "SIZE_CLASSES",
+    "SLM_MAX_PARAMS_B",
     "get_card",
-    "license_kind",
     "load_models",
-    "on_ollama",
-    "options",
-    "sort_cards",
+    "size_class_for",
 ]
 
 ASSET = ASSETS_DIR / "models.json"
 NOT_PUBLISHED = "not published"
 ARCH_FIELDS = ("n_layers", "n_heads", "n_kv_heads", "head_dim", "vocab_size")
-PERMISSIVE = frozenset({"Apache-2.0", "MIT"})
-SORT_KEYS = ("params", "release", "mmlu", "context", "name")
+# The app's SLM definition (the source article's "fewer than 10 billion parameters"), applied to the
+# total parameter count because every parameter has to sit in memory, MoE experts included.
+SLM_MAX_PARAMS_B = 10.0
+SIZE_CLASSES = {
+    "slm": "SLM",
+    "borderline": "above the SLM line",  # open model just past the line, kept for contrast
+    "llm": "reference LLM",
+}
 # Numeric fields: (lower bound exclusive, upper bound inclusive). A value outside is a typo, not a model.
 _RANGES: dict[str, tuple[float, float]] = {
     "params_b": (0.0, 10_000.0),
@@ -90,7 +97,7 @@ class ModelCard:
     name: str
     family: str
     vendor: str
-    is_llm: bool
+    size_class: str  # a key of SIZE_CLASSES, consistent with params_b (checked on load)
     params_b: float | None
     active_params_b: float | None  # MoE: parameters used per token; None for dense models
     context_tokens: int | None
@@ -111,6 +118,20 @@ class ModelCard:
     vocab_size: int | None
     strengths: tuple[str, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    size_note: str | None = None  # why a borderline model sits where it does
+
+    @property
+    def is_slm(self) -> bool:
+        return self.size_class == "slm"
+
+    @property
+    def is_llm(self) -> bool:
+        """A reference LLM (large or undisclosed size); borderline models are neither SLM nor this."""
+        return self.size_class == "llm"
+
+    @property
+    def size_label(self) -> str:
+        return SIZE_CLASSES[self.size_class]
 
     @property
     def is_moe(self) -> bool:
@@ -134,6 +155,34 @@ class ModelCard:
     @property
     def ollama_pull(self) -> str | None:
         return f"ollama pull {self.ollama_tag}" if self.ollama_tag else None
+
+
+def size_class_for(params_b: float | None) -> str:
+    """'slm' when the total parameter count is known and under the line, 'llm' otherwise.
+
+    A card may declare 'borderline' instead of 'llm' for an open model past the line.
+
+    Example:
+        >>> size_class_for(9.24), size_class_for(27.0), size_class_for(None)
+        ('slm', 'llm', 'llm')
+    """
+    return "slm" if params_b is not None and params_b < SLM_MAX_PARAMS_B else "llm"
+
+
+def _size_class(raw: Mapping[str, Any], params_b: float | None, where: str) -> str:
+    declared = raw.get("size_class")
+    if declared not in SIZE_CLASSES:
+        raise CatalogError(f"{where}: field 'size_class' must be one of {', '.join(SIZE_CLASSES)}, got {declared!r}")
+    rule = size_class_for(params_b)
+    total = "unknown" if params_b is None else f"{params_b:g}B"
+    if (declared == "slm") != (rule == "slm"):
+        raise CatalogError(
+            f"{where}: field 'size_class' is {declared!r} but its {total} total parameters make it "
+            f"{'an SLM' if rule == 'slm' else 'not an SLM'} (the line is {SLM_MAX_PARAMS_B:g}B in memory)"
+        )
+    if declared == "borderline" and (params_b is None or not _text(raw, "size_note", where)):
+        raise CatalogError(f"{where}: field 'size_note' must say why a borderline model is shown (with params_b)")
+    return declared
 
 
 def _where(raw: Mapping[str, Any], index: int) -> str:
@@ -209,9 +258,8 @@ def _card(raw: Mapping[str, Any], sources: Mapping[str, str], index: int) -> Mod
     if "architecture" in resolved:  # one config.json backs all five architecture numbers
         url = resolved.pop("architecture")
         resolved.update({f: url for f in ARCH_FIELDS if raw.get(f) is not None})
-    if not isinstance(raw.get("is_llm"), bool):
-        raise CatalogError(f"{where}: field 'is_llm' must be true or false")
     numbers = {n: _number(raw, n, where) for n in _RANGES}
+    size_class = _size_class(raw, numbers["params_b"], where)
     strings = {n: _strings(raw, n, where) for n in ("modalities", "languages", "techniques", "strengths")}
     # Every published fact needs a citation; unknowns (None / empty) need none.
     facts = {
@@ -224,6 +272,8 @@ def _card(raw: Mapping[str, Any], sources: Mapping[str, str], index: int) -> Mod
     for name, value in facts.items():
         if value not in (None, ()) and name not in resolved:
             raise CatalogError(f"{where}: field {name!r} has a value but no entry in 'sources'")
+    if raw.get("languages_note") is not None and "languages" not in resolved:
+        raise CatalogError(f"{where}: field 'languages_note' has a value but 'languages' has no entry in 'sources'")
     active, total = numbers["active_params_b"], numbers["params_b"]
     if active is not None and total is not None and active > total:
         raise CatalogError(f"{where}: field 'active_params_b' ({active}) exceeds 'params_b' ({total})")
@@ -235,7 +285,8 @@ def _card(raw: Mapping[str, Any], sources: Mapping[str, str], index: int) -> Mod
         name=_text(raw, "name", where),
         family=_text(raw, "family", where),
         vendor=_text(raw, "vendor", where),
-        is_llm=raw["is_llm"],
+        size_class=size_class,
+        size_note=_text(raw, "size_note", where, optional=True),
         license=_text(raw, "license", where),
         release=_text(raw, "release", where, optional=True),
         ollama_tag=_text(raw, "ollama_tag", where, optional=True),
@@ -282,74 +333,3 @@ def get_card(cards: Iterable[ModelCard], model_id: str) -> ModelCard:
         if card.id == model_id:
             return card
     raise ValueError(f"unknown model id {model_id!r}")
-
-
-# ---- filters: pure, order-preserving, never mutate their input ----
-
-
-def license_kind(card: ModelCard) -> str:
-    """'permissive' (Apache-2.0, MIT), 'open weights, custom terms', or 'proprietary'."""
-    if card.license in PERMISSIVE:
-        return "permissive"
-    return "proprietary" if card.license == "proprietary" else "open weights, custom terms"
-
-
-def by_params(cards: Iterable[ModelCard], low_b: float, high_b: float) -> list[ModelCard]:
-    """Cards whose total parameter count (billions) is in [low_b, high_b]; unknown sizes are dropped."""
-    if low_b < 0 or high_b < low_b:
-        raise ValueError(f"parameter range [{low_b}, {high_b}] is empty or negative")
-    return [c for c in cards if c.params_b is not None and low_b <= c.params_b <= high_b]
-
-
-def by_license_kind(cards: Iterable[ModelCard], kinds: Iterable[str]) -> list[ModelCard]:
-    wanted = set(kinds)
-    return [c for c in cards if not wanted or license_kind(c) in wanted]
-
-
-def by_modality(cards: Iterable[ModelCard], modalities: Iterable[str]) -> list[ModelCard]:
-    """Cards that accept every requested modality (e.g. {'image'})."""
-    wanted = set(modalities)
-    return [c for c in cards if wanted <= set(c.modalities)]
-
-
-def by_language(cards: Iterable[ModelCard], language: str | None) -> list[ModelCard]:
-    """Cards whose vendor lists this language (None = no filter)."""
-    return [c for c in cards if language is None or language in c.languages]
-
-
-def by_technique(cards: Iterable[ModelCard], techniques: Iterable[str]) -> list[ModelCard]:
-    """Cards that used every requested technique."""
-    wanted = set(techniques)
-    return [c for c in cards if wanted <= set(c.techniques)]
-
-
-def on_ollama(cards: Iterable[ModelCard]) -> list[ModelCard]:
-    return [c for c in cards if c.ollama_tag]
-
-
-def sort_cards(cards: Iterable[ModelCard], key: str, descending: bool = False) -> list[ModelCard]:
-    """Sort by 'params', 'release', 'mmlu', 'context' or 'name'; unknown values always go last."""
-    if key not in SORT_KEYS:
-        raise ValueError(f"unknown sort key {key!r}; choose one of {SORT_KEYS}")
-    getters = {
-        "params": lambda c: c.params_b,
-        "release": lambda c: c.release,
-        "mmlu": lambda c: c.mmlu.score if c.mmlu else None,
-        "context": lambda c: c.context_tokens,
-        "name": lambda c: c.name.lower(),
-    }
-    get = getters[key]
-    known = [c for c in cards if get(c) is not None]
-    unknown = [c for c in cards if get(c) is None]
-    return sorted(known, key=get, reverse=descending) + unknown
-
-
-def options(cards: Iterable[ModelCard]) -> dict[str, list[str]]:
-    """Distinct values for the filter widgets: licenses, modalities, languages, techniques."""
-    cards = list(cards)
-    return {
-        "license_kinds": sorted({license_kind(c) for c in cards}),
-        "modalities": sorted({m for c in cards for m in c.modalities}),
-        "languages": sorted({lang for c in cards for lang in c.languages}),
-        "techniques": sorted({t for c in cards for t in c.techniques}),
-    }

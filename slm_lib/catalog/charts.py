@@ -1,8 +1,9 @@
 """Plotly figures for the catalog pages, built only from sourced card facts (pure: no streamlit).
 
 Example:
-    fig = params_vs_mmlu_figure(load_models())
-    fig.data[0].name   # 'SLM'
+    >>> from slm_lib.catalog.cards import load_models
+    >>> [trace.name for trace in params_vs_mmlu_figure(load_models()).data]
+    ['SLM', 'above the SLM line', 'reference LLM']
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import plotly.graph_objects as go
 
-from slm_lib.catalog.cards import ModelCard
+from slm_lib.catalog.cards import SIZE_CLASSES, SLM_MAX_PARAMS_B, ModelCard
 from slm_lib.catalog.memory import MemoryEstimate
 
 __all__ = [
@@ -24,32 +25,36 @@ __all__ = [
 ]
 
 WEIGHT_BITS = {"fp16": 16, "int8": 8, "int4": 4}
-_COLORS = {"SLM": "#1f77b4", "LLM": "#d62728"}
+_STYLE = {  # size class -> (colour, marker)
+    "slm": ("#1f77b4", "circle"),
+    "borderline": ("#ff7f0e", "square"),
+    "llm": ("#d62728", "diamond"),
+}
 
 
 def _kind(card: ModelCard) -> str:
-    return "LLM" if card.is_llm else "SLM"
+    return card.size_label
 
 
 def params_vs_mmlu_figure(cards: Iterable[ModelCard]) -> go.Figure:
-    """Parameters (log scale) against 5-shot MMLU, SLMs and reference LLMs as two series.
+    """Parameters (log scale) against 5-shot MMLU: SLMs, models above the SLM line and reference LLMs.
 
     Only cards with a published parameter count *and* a published 5-shot MMLU appear; hover shows
     the model, its score details, the source and the release date.
     """
     fig = go.Figure()
     shown = [c for c in cards if c.params_b is not None and c.mmlu is not None]
-    for kind in ("SLM", "LLM"):
-        group = [c for c in shown if _kind(c) == kind]
+    for size_class, (color, symbol) in _STYLE.items():
+        group = [c for c in shown if c.size_class == size_class]
         fig.add_trace(
             go.Scatter(
                 x=[c.params_b for c in group],
                 y=[c.mmlu.score for c in group],  # type: ignore[union-attr]
                 mode="markers+text",
-                name=kind,
+                name=SIZE_CLASSES[size_class],
                 text=[c.name for c in group],
                 textposition="top center",
-                marker={"size": 11, "color": _COLORS[kind], "symbol": "circle" if kind == "SLM" else "diamond"},
+                marker={"size": 11, "color": color, "symbol": symbol},
                 customdata=[
                     [c.mmlu.label(), c.mmlu.source, c.release or "not published"]  # type: ignore[union-attr]
                     for c in group
@@ -58,7 +63,9 @@ def params_vs_mmlu_figure(cards: Iterable[ModelCard]) -> go.Figure:
                 "<br>source: %{customdata[1]}<br>released: %{customdata[2]}<extra></extra>",
             )
         )
-    fig.update_xaxes(type="log", title="parameters (billions, log scale)")
+    fig.update_xaxes(
+        type="log", title=f"total parameters held in memory (billions, log scale; SLMs are under {SLM_MAX_PARAMS_B:g})"
+    )
     fig.update_yaxes(title="MMLU, 5-shot (%)")
     fig.update_layout(title="Size vs knowledge: published 5-shot MMLU", legend_title_text="")
     return fig

@@ -3,15 +3,24 @@
 Every number in the "numbers" view names a source key that must resolve to a
 citation in the same file; loading fails loudly (naming the entry) otherwise.
 
+The quiz's options are stored with the answer's index; :func:`shuffle_quiz` reorders them per
+seed (one seed per visitor) so the right answer is not always in the same place.
+
 Example:
-    data = load_comparison()
-    [d.name for d in data.dimensions][:2]   # ['Size', 'Training data & time']
+    >>> data = load_comparison()
+    >>> [d.name for d in data.dimensions][:2]
+    ['Size', 'Training data & time']
+    >>> q = shuffle_quiz(data.quiz, seed=7)[0]
+    >>> q.options[q.answer] == data.quiz[0].options[data.quiz[0].answer]
+    True
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,7 @@ __all__ = [
     "grade",
     "load_comparison",
     "select_dimensions",
+    "shuffle_quiz",
 ]
 
 ASSET = ASSETS_DIR / "slm_vs_llm.json"
@@ -133,3 +143,18 @@ def grade(question: QuizQuestion, choice: str | None) -> bool | None:
     if choice not in question.options:
         raise ValueError(f"{choice!r} is not one of the options for {question.question!r}")
     return question.options.index(choice) == question.answer
+
+
+def shuffle_quiz(quiz: Sequence[QuizQuestion], seed: int) -> tuple[QuizQuestion, ...]:
+    """The same questions with their options in a seed-dependent order; ``answer`` follows its option.
+
+    The questions keep their order; a given seed always gives the same arrangement, so a visitor's
+    quiz stays put across reruns while different visitors see different ones.
+    """
+    rng = random.Random(seed)
+    out = []
+    for q in quiz:
+        order = list(range(len(q.options)))
+        rng.shuffle(order)
+        out.append(replace(q, options=tuple(q.options[i] for i in order), answer=order.index(q.answer)))
+    return tuple(out)

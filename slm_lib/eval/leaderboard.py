@@ -1,7 +1,10 @@
 """Turn a run's answers into a leaderboard: quality, speed, stability and errors per model.
 
-Quality is the mean cosine similarity between answers and references (only complete,
-error-free answers are scored; failures are counted in ``errors`` instead). Stability is the
+Quality is the mean ``overall`` score of the assessed answers (``slm_lib.eval.assess``: similarity
+and coverage of the reference, halved for each fact flag) and the mean cosine similarity between
+answers and references; ``rank_by`` picks which one orders the board. ``flagged`` counts answers
+with at least one fact flag. Only complete, error-free answers are scored; failures are counted in
+``errors`` instead. Runs from before assessments have no overall score (None) until resumed. Stability is the
 spread of similarity across repeats of the same question: the population standard deviation
 of each (question, temperature) group, averaged; lower means more consistent answers.
 Latencies are the 50th and 95th percentiles (linear interpolation) of whole-answer seconds.
@@ -22,6 +25,7 @@ import numpy as np
 from slm_lib.eval.store import ResultRow
 
 __all__ = [
+    "RANKINGS",
     "CategoryMatrix",
     "ModelScore",
     "QuestionDiff",
@@ -48,6 +52,9 @@ class ModelScore:
     latency_p50: float | None
     latency_p95: float | None
     stability: float | None  # mean std of similarity across repeats (lower = steadier)
+    mean_overall: float | None = None  # mean assessment score of the assessed answers
+    flagged: int = 0  # answers with at least one fact flag
+    assessed: int = 0  # answers with an assessment (overall and flags)
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,23 @@ def stability(rows: Iterable[ResultRow]) -> float | None:
     return _mean(spreads)
 
 
-def leaderboard(rows: Iterable[ResultRow]) -> list[ModelScore]:
-    """One ``ModelScore`` per model, best mean similarity first (models with no score last)."""
+RANKINGS = ("overall", "similarity")
+
+
+def leaderboard(rows: Iterable[ResultRow], rank_by: str = "overall") -> list[ModelScore]:
+    """One ``ModelScore`` per model, best first by mean ``overall`` or mean ``similarity``.
+
+    Models without that score come last (ordered by the other score). ``rank_by`` must be in ``RANKINGS``.
+    """
+    if rank_by not in RANKINGS:
+        raise ValueError(f"rank_by must be one of {RANKINGS}, got {rank_by!r}")
     by_model: dict[str, list[ResultRow]] = defaultdict(list)
     for r in rows:
         by_model[r.model].append(r)
     board = []
     for model, model_rows in by_model.items():
         scored = _scored(model_rows)
+        assessed = [r for r in scored if r.overall is not None and r.flags is not None]
         per_cat: dict[str, list[float]] = defaultdict(list)
         for r in scored:
             per_cat[r.category].append(float(r.score))  # type: ignore[arg-type]
@@ -125,9 +141,17 @@ def leaderboard(rows: Iterable[ResultRow]) -> list[ModelScore]:
                 latency_p50=float(np.percentile(seconds, 50)) if seconds else None,
                 latency_p95=float(np.percentile(seconds, 95)) if seconds else None,
                 stability=stability(model_rows),
+                mean_overall=_mean([float(r.overall) for r in assessed]),  # type: ignore[arg-type]
+                flagged=sum(bool(r.flags) for r in assessed),
+                assessed=len(assessed),
             )
         )
-    return sorted(board, key=lambda s: (s.mean_similarity is None, -(s.mean_similarity or 0.0), s.model))
+
+    def key(s: ModelScore) -> tuple:
+        first, second = (s.mean_overall, s.mean_similarity) if rank_by == "overall" else (s.mean_similarity, None)
+        return (first is None, -(first or 0.0), second is None, -(second or 0.0), s.model)
+
+    return sorted(board, key=key)
 
 
 def category_matrix(board: list[ModelScore], categories: list[str] | None = None) -> CategoryMatrix:

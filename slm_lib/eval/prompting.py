@@ -91,32 +91,49 @@ EXAMPLES: tuple[Example, ...] = (
 def validate_template(template: str) -> str:
     """Check a prompt template; returns it unchanged.
 
+    Only ``{question}`` and doubled braces are allowed: no other field, no attribute or index
+    (``{question.__class__}``), no conversion (``{question!r}``) and no format spec
+    (``{question:d}``, ``{question:>50000000}``), so rendering can neither fail nor grow.
+
     Raises:
-        ValueError: when ``{question}`` is missing, another field is used, or a brace is unbalanced.
+        ValueError: naming the problem and the fix.
 
     Example:
-        >>> validate_template("Q: {question}")
-        'Q: {question}'
+        >>> validate_template("Q: {question} {{literal}}")
+        'Q: {question} {{literal}}'
+        >>> validate_template("Q: {question:>99}")
+        Traceback (most recent call last):
+        ...
+        ValueError: the prompt template may only use {question} as is, not {question:>99}; double literal braces
     """
     if not isinstance(template, str) or not template.strip():
         raise ValueError("the prompt template is empty; it must contain {question}")
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        parts = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
     except ValueError as exc:
         hint = "write literal braces as {{ and }}"
         raise ValueError(f"the prompt template has an unbalanced brace ({exc}); {hint}") from None
-    others = sorted({f for f in fields if f != "question"})
+    others = [
+        "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+        for name, spec, conv in parts
+        if name != "question" or spec or conv
+    ]
     if others:
-        shown = ", ".join("{" + f + "}" for f in others)
-        raise ValueError(f"the prompt template may only use {{question}}, not {shown}; double literal braces")
-    if "question" not in fields:
+        shown = ", ".join(dict.fromkeys(others))
+        raise ValueError(f"the prompt template may only use {{question}} as is, not {shown}; double literal braces")
+    if not parts:
         raise ValueError("the prompt template must contain {question} where the question goes")
     return template
 
 
 def render(template: str, question: str) -> str:
     """Fill ``{question}`` into a validated template (the question itself may contain braces)."""
-    return validate_template(template).format(question=question)
+    pieces = []
+    for literal, name, _, _ in string.Formatter().parse(validate_template(template)):
+        pieces.append(literal)
+        if name is not None:
+            pieces.append(question)  # only {question} can be here: validated above
+    return "".join(pieces)
 
 
 def build_messages(template: str, question: str, system_prompt: str | None = None) -> list[Message]:

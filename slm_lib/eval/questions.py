@@ -1,13 +1,19 @@
 """Question sets for evaluation runs: the built-in set and user uploads (CSV or JSON).
 
-A question set is a list of ``QuestionItem(question, reference, category)``. Uploaded
+A question set is a list of ``QuestionItem(question, reference, category, alternatives)``: an
+answer may match the reference or any alternative (any-of), which is fair where one exact wording
+is not (translations, creative writing, recommendations). Uploaded
 files are validated before anything runs: size, encoding, format, required columns and
 every row; a bad file raises ``QuestionSetError`` whose message names the row and the fix.
+Parsing is bounded: JSON nested deeper than ``MAX_JSON_DEPTH`` is refused before it is parsed,
+numbers longer than ``MAX_NUMBER_CHARS`` are refused as they are read, and text that cannot be
+encoded (a lone surrogate such as ``"\\ud800"``) is refused with the row that holds it.
 
 Example:
     items = load_question_set("builtin")
     len(items) >= 40, items[0].category           # (True, 'Reasoning & math')
     parse_question_file(b"question,reference\\nHi?,Hello.\\n", "mine.csv")[0].reference  # 'Hello.'
+    parse_question_file(b"question,reference,reference_2\\nHi?,Hello.,Hi.\\n", "x.csv")[0].references  # both
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +32,9 @@ __all__ = [
     "BUILTIN",
     "DEFAULT_CATEGORY",
     "MAX_FILE_BYTES",
+    "MAX_ALTERNATIVES",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_CHARS",
     "MAX_QUESTIONS",
     "MAX_TEXT_CHARS",
     "QuestionItem",
@@ -40,6 +50,9 @@ DEFAULT_CATEGORY = "General"
 MAX_FILE_BYTES = 512 * 1024  # an upload larger than this is refused before parsing
 MAX_QUESTIONS = 500
 MAX_TEXT_CHARS = 4_000  # per question or reference; the backends cap prompts again
+MAX_ALTERNATIVES = 8  # extra references per question
+MAX_JSON_DEPTH = 32  # a question file needs 3 levels ({"questions": [{...}]})
+MAX_NUMBER_CHARS = 40  # a number in a question file is a mistake anyway; a 5,000-digit one costs time
 _ALIASES = {"question": ("question", "prompt", "input"), "reference": ("reference", "answer", "expected")}
 
 
@@ -53,17 +66,27 @@ class QuestionSetError(ValueError):
 
 @dataclass(frozen=True)
 class QuestionItem:
-    """One question with the reference answer that answers are scored against."""
+    """One question with the reference answer that answers are scored against, and optional
+    alternative references (an answer matching any of them counts)."""
 
     question: str
     reference: str
     category: str = DEFAULT_CATEGORY
+    alternatives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("question", "reference", "category"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if isinstance(self.alternatives, str) or not all(isinstance(a, str) and a.strip() for a in self.alternatives):
+            raise ValueError(f"alternatives must be non-empty strings, got {self.alternatives!r}")
+        object.__setattr__(self, "alternatives", tuple(self.alternatives))  # JSON gives lists
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The reference first, then the alternatives."""
+        return (self.reference, *self.alternatives)
 
 
 def load_question_set(name: str = "builtin") -> list[QuestionItem]:
@@ -80,8 +103,10 @@ def load_question_set(name: str = "builtin") -> list[QuestionItem]:
 def parse_question_file(data: bytes, filename: str, max_bytes: int | None = MAX_FILE_BYTES) -> list[QuestionItem]:
     """Validate and parse an uploaded CSV or JSON question file.
 
-    CSV needs a header with ``question`` and ``reference`` columns (``category`` optional).
-    JSON is a list of objects with the same keys, or ``{"questions": [...]}``.
+    CSV needs a header with ``question`` and ``reference`` columns (``category`` optional); more
+    references go in ``reference_2``, ``reference_3``... columns (empty cells are skipped). JSON is a
+    list of objects with the same keys, or ``{"questions": [...]}``; there ``reference`` may be a list
+    of strings (the first is the reference, the rest alternatives), or extra ones go in ``alternatives``.
 
     Raises:
         QuestionSetError: naming the row and the problem (too big, not UTF-8, missing column, empty cell…).
@@ -139,12 +164,18 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
                 f"expected {len(header)} cells, found {len(cells)}. Fix: quote cells that contain commas.",
                 row_no,
             )
-        rows.append((row_no, {key: cells[index] for key, index in columns.items()}))
+        fields: dict[str, Any] = {key: cells[index] for key, index in columns.items() if key != "alternatives"}
+        extra: list[int] = columns["alternatives"]
+        fields["alternatives"] = [cells[i] for i in extra if cells[i].strip()]
+        rows.append((row_no, fields))
     return rows
 
 
-def _columns(header: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
+_EXTRA_REFERENCE = re.compile(r"^(?:reference|answer|expected|alternative)[ _-]?(\d+)$|^alternatives?$")
+
+
+def _columns(header: list[str]) -> dict[str, Any]:
+    columns: dict[str, Any] = {"alternatives": [i for i, h in enumerate(header) if _EXTRA_REFERENCE.match(h)]}
     for key, aliases in (*_ALIASES.items(), ("category", ("category",))):
         found = next((header.index(a) for a in aliases if a in header), None)
         if found is not None:
@@ -157,9 +188,46 @@ def _columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
+def _json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting in JSON text, found in one linear pass (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _number(text: str) -> float | int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise QuestionSetError(f"the file has a number with {len(text):,} characters. Fix: write numbers as text.")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _constant(name: str) -> None:
+    raise QuestionSetError(f"the file contains {name}, which is not valid JSON. Fix: remove it.")
+
+
 def _json_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
+    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+        raise QuestionSetError(
+            f"the JSON is nested {depth:,} levels deep; a question file needs 3. "
+            'Fix: use a list of objects or {"questions": [...]}.'
+        )
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_number, parse_float=_number, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise QuestionSetError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from exc
     if isinstance(data, dict):
@@ -178,6 +246,11 @@ def _json_rows(text: str) -> list[tuple[int, dict[str, Any]]]:
             if picked[key] is None:
                 raise QuestionSetError(f"missing required field '{key}'.", row_no)
         picked["category"] = fields.get("category")
+        extra = fields.get("alternatives", [])
+        if isinstance(picked["reference"], list):  # "reference": ["first", "alternative", ...]
+            refs = picked["reference"]
+            picked["reference"], extra = (refs[0] if refs else ""), [*refs[1:], *(extra or [])]
+        picked["alternatives"] = extra
         rows.append((row_no, picked))
     return rows
 
@@ -188,12 +261,28 @@ def _item(row_no: int, fields: dict[str, Any]) -> QuestionItem:
         value = fields.get(key)
         if key == "category" and (value is None or (isinstance(value, str) and not value.strip())):
             value = DEFAULT_CATEGORY
-        if not isinstance(value, str):
-            raise QuestionSetError(f"'{key}' must be text, found {type(value).__name__}.", row_no)
-        value = value.strip()
-        if not value:
-            raise QuestionSetError(f"'{key}' is empty. Fix: fill it in or delete the row.", row_no)
-        if len(value) > MAX_TEXT_CHARS:
-            raise QuestionSetError(f"'{key}' has {len(value):,} characters; the limit is {MAX_TEXT_CHARS:,}.", row_no)
-        values[key] = value
-    return QuestionItem(**values)
+        values[key] = _text(row_no, key, value)
+    extra = fields.get("alternatives") or []
+    if not isinstance(extra, list):
+        raise QuestionSetError('\'alternatives\' must be a list of texts. Fix: write ["one", "another"].', row_no)
+    if len(extra) > MAX_ALTERNATIVES:
+        raise QuestionSetError(f"{len(extra)} extra references; the limit is {MAX_ALTERNATIVES}.", row_no)
+    alternatives = tuple(_text(row_no, "alternative reference", a) for a in extra)
+    return QuestionItem(**values, alternatives=alternatives)
+
+
+def _text(row_no: int, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise QuestionSetError(f"'{key}' must be text, found {type(value).__name__}.", row_no)
+    value = value.strip()
+    if not value:
+        raise QuestionSetError(f"'{key}' is empty. Fix: fill it in or delete the row.", row_no)
+    if bad := next((c for c in value if "\ud800" <= c <= "\udfff"), None):
+        raise QuestionSetError(
+            f"'{key}' contains \\u{ord(bad):04x}, half of a character pair that cannot be stored as text. "
+            "Fix: remove that escape or save the file as UTF-8 text.",
+            row_no,
+        )
+    if len(value) > MAX_TEXT_CHARS:
+        raise QuestionSetError(f"'{key}' has {len(value):,} characters; the limit is {MAX_TEXT_CHARS:,}.", row_no)
+    return value

@@ -34,8 +34,10 @@ __all__ = [
     "NEGATION_NOTE",
     "Embedded",
     "Score",
+    "TokenEmbedded",
     "cosine",
     "embed",
+    "embed_tokens",
     "load_model",
     "pairwise",
     "score",
@@ -130,6 +132,106 @@ def embed(texts: list[str], model: SentenceTransformer | None = None) -> Embedde
     vectors[ok] /= norms[ok, None]
     vectors[~ok] = 0.0
     return Embedded(vectors, tuple(counts))
+
+
+@dataclass(frozen=True)
+class TokenEmbedded:
+    """One text's sentence vector (as ``embed`` computes it) plus its word pieces' vectors.
+
+    ``tokens`` is ``(n, 384)``, unit length, one row per word piece without ``[CLS]``/``[SEP]``;
+    ``spans[i]`` is piece ``i``'s ``(start, end)`` in the text, ``pieces[i]`` its WordPiece string
+    (``"##"`` marks a piece that continues a word).
+    """
+
+    vector: np.ndarray
+    tokens: np.ndarray
+    spans: tuple[tuple[int, int], ...]
+    pieces: tuple[str, ...]
+    chunks: int
+
+
+def embed_tokens(texts: list[str], model: SentenceTransformer | None = None) -> list[TokenEmbedded]:
+    """Sentence and word-piece vectors from one forward pass per window (``output_value=None``).
+
+    The sentence vectors equal ``embed``'s (same windows, same token-weighted mean); each window's
+    token embeddings are the model's last layer before mean pooling, as BERTScore uses them.
+
+    Example:
+        out = embed_tokens(["Not all birds can fly."])[0]
+        out.pieces, out.tokens.shape     # ('not', 'all', 'birds', 'can', 'fly', '.'), (6, 384)
+    """
+    model = model or load_model()
+    dim = getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)() or 384
+    tok = model.tokenizer
+    plain = [_plain(t) for t in texts]
+    pieces: list[str] = []
+    owners: list[tuple[int, int, list[int], list[tuple[int, int]]]] = []  # (text, pieces, ids, spans) per window
+    with _LOCK:
+        for i, text in enumerate(plain):
+            if not text.strip():
+                continue
+            enc = tok(text, add_special_tokens=False, truncation=False, verbose=False, return_offsets_mapping=True)
+            ids, offsets = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+            size = model.max_seq_length - 2 - _MARGIN  # the same windows as ``_windows``
+            if len(ids) <= model.max_seq_length - 2:
+                windows, bounds = [(text, max(1, len(ids)))], [(0, len(ids))]
+            else:
+                windows, bounds = _windows(text, model), _starts(len(ids), size)
+            for (piece, n_tokens), (start, end) in zip(windows, bounds, strict=True):
+                pieces.append(piece)
+                owners.append((i, n_tokens, ids[start:end], offsets[start:end]))
+        raw = model.encode(pieces, batch_size=32, output_value=None) if pieces else []
+    vectors = np.zeros((len(texts), dim), dtype=np.float64)
+    weights = np.zeros(len(texts), dtype=np.float64)
+    rows: list[list[np.ndarray]] = [[] for _ in texts]
+    spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+    words: list[list[str]] = [[] for _ in texts]
+    chunks = [0] * len(texts)
+    for (i, n_tokens, ids, offsets), out in zip(owners, raw, strict=True):
+        vectors[i] += n_tokens * out["sentence_embedding"].double().numpy()
+        weights[i] += n_tokens
+        chunks[i] += 1
+        mask = out["attention_mask"].bool()
+        window_ids = out["input_ids"][mask].tolist()[1:-1]  # drop [CLS] and [SEP]
+        emb = out["token_embeddings"][mask][1:-1].float().numpy()
+        mapped = _map_pieces(window_ids, ids, offsets)
+        keep = [j for j, _ in mapped]
+        rows[i].append(emb[keep])
+        spans[i] += [span for _, span in mapped]
+        words[i] += tok.convert_ids_to_tokens([window_ids[j] for j in keep])
+    norms = np.linalg.norm(vectors, axis=1)
+    ok = np.isfinite(norms) & (norms > 0)
+    vectors[ok] /= norms[ok, None]
+    vectors[~ok] = 0.0
+    out_list = []
+    for i in range(len(texts)):
+        mat = np.concatenate(rows[i]).astype(np.float32) if rows[i] else np.zeros((0, dim), np.float32)
+        n = np.linalg.norm(mat, axis=1, keepdims=True)
+        mat = np.divide(mat, n, out=np.zeros_like(mat), where=n > 0)
+        out_list.append(TokenEmbedded(vectors[i], mat, tuple(spans[i]), tuple(words[i]), chunks[i]))
+    return out_list
+
+
+def _starts(n: int, size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _map_pieces(
+    window_ids: list[int], ids: list[int], offsets: list[tuple[int, int]]
+) -> list[tuple[int, tuple[int, int]]]:
+    """(row in the window, span in the text) for each window piece that matches an original piece.
+
+    A decoded window usually re-tokenizes to the same ids; where it does not, pieces are matched
+    by longest common runs and the few unmatched ones are left out.
+    """
+    if window_ids == ids:
+        return list(enumerate(offsets))
+    import difflib
+
+    out = []
+    for block in difflib.SequenceMatcher(a=window_ids, b=ids, autojunk=False).get_matching_blocks():
+        out += [(block.a + k, offsets[block.b + k]) for k in range(block.size)]
+    return out
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,8 +1,20 @@
 """The SQLite file behind evaluation runs (stdlib ``sqlite3``, WAL mode, one connection per thread).
 
-Two tables: ``runs`` (settings JSON, status, timestamps) and ``results`` (one row per answer:
-model, question index, repeat, temperature, answer, complete, error, stats, score). Every
-write commits at once, so a crash loses at most the answer being generated.
+Two tables: ``runs`` (settings JSON, status, timestamps, owner) and ``results`` (one row per
+answer: model, question index, repeat, temperature, answer, complete, error, stats, score, and the
+assessment's overall score and flags). Every write commits at once, so a crash loses at most the
+answer being generated. Rows from before assessments read back with ``overall`` and ``flags`` set to
+None ("not assessed yet").
+
+**Ownership.** Every run has an ``owner``: ``LOCAL_OWNER`` ("") when the app runs for one user,
+or an unguessable token (``new_owner()``) that the hosted app gives each visitor. Reads that
+take ``owner`` treat another owner's run exactly like a missing one, so one visitor cannot list,
+open, download, stop or resume another's runs. Databases written before owners existed gain the column on open
+(their runs belong to the local user). ``store_health.expire`` deletes old runs and keeps the
+file under a size cap (hosted).
+
+**Damage.** A damaged or read-only file is found on open, set aside and replaced by a new one
+(``store_health``); ``recovery`` then says what happened. Rows that no longer parse are skipped.
 
 Example:
     store = RunStore()                      # <data dir>/runs.sqlite3
@@ -12,6 +24,9 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
+import re
+import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass, fields
@@ -20,20 +35,36 @@ from pathlib import Path
 
 from slm_lib import settings
 from slm_lib.chat import ChatStats
+from slm_lib.eval import store_health
 from slm_lib.eval.config import RunConfig
 
-__all__ = ["DB_NAME", "STATUSES", "STAT_FIELDS", "ResultRow", "RunRecord", "RunStore"]
+__all__ = [
+    "DB_NAME",
+    "LOCAL_OWNER",
+    "STATUSES",
+    "STAT_FIELDS",
+    "ResultRow",
+    "RunRecord",
+    "RunStore",
+    "is_owner_token",
+    "new_owner",
+]
 
+log = logging.getLogger(__name__)
 DB_NAME = "runs.sqlite3"
+LOCAL_OWNER = ""  # the one user of a local app: owns every run made without a token
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-STAT_FIELDS = tuple(f.name for f in fields(ChatStats))  # stats columns, in ChatStats order
+# The numeric stats columns, in ChatStats order (``source`` is a label, not stored).
+STAT_FIELDS = tuple(f.name for f in fields(ChatStats) if f.type in ("int", "float"))
+_OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created TEXT NOT NULL,
     updated TEXT NOT NULL,
     status TEXT NOT NULL,
-    settings TEXT NOT NULL
+    settings TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,14 +78,50 @@ CREATE TABLE IF NOT EXISTS results (
     error TEXT,
     {", ".join(f"{name} REAL NOT NULL DEFAULT 0" for name in STAT_FIELDS)},
     score REAL,
+    overall REAL,
+    flags TEXT,
     created TEXT NOT NULL,
+    unknown_stats TEXT NOT NULL DEFAULT '',
     UNIQUE (run_id, model, question_idx, repeat, temperature)
 );
 """
+# Columns added after the first release: (table, column, declaration); added to older files on open.
+_ADDED_COLUMNS = (
+    ("runs", "owner", "TEXT NOT NULL DEFAULT ''"),
+    ("results", "unknown_stats", "TEXT NOT NULL DEFAULT ''"),
+    ("results", "overall", "REAL"),
+    ("results", "flags", "TEXT"),
+)
+
+
+def _flags(raw: str | None) -> tuple[str, ...] | None:
+    """Flags as stored (a JSON list); a damaged value reads as not assessed rather than failing."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_owner() -> str:
+    """An unguessable owner token (192 random bits, URL-safe), e.g. for a visitor's private link."""
+    return secrets.token_urlsafe(24)
+
+
+def is_owner_token(value: object) -> bool:
+    """True when ``value`` has the shape of a ``new_owner()`` token (checked before any query uses it)."""
+    return isinstance(value, str) and _OWNER_TOKEN.fullmatch(value) is not None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """One connection (a seam for tests that need a read-only file while running as root)."""
+    return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
 
 
 @dataclass(frozen=True)
@@ -75,6 +142,14 @@ class ResultRow:
     question: str = ""  # filled in from the run's settings by ``RunStore.results``
     reference: str = ""
     category: str = ""
+    overall: float | None = None  # the assessment (``slm_lib.eval.assess``); None: not assessed yet
+    flags: tuple[str, ...] | None = None
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The reference and its alternatives (any-of)."""
+        return (self.reference, *self.alternatives)
 
 
 @dataclass(frozen=True)
@@ -86,6 +161,7 @@ class RunRecord:
     updated: str
     status: str
     config: RunConfig
+    owner: str = LOCAL_OWNER
 
 
 class RunStore:
@@ -104,14 +180,53 @@ class RunStore:
         self._local = threading.local()
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        self.recovery: store_health.Recovery | None = None
+        try:
+            found = store_health.problem(self._conn())
+        except sqlite3.Error as exc:  # not even readable (e.g. "file is not a database" on the first pragma)
+            if not store_health.recoverable(exc):
+                raise
+            found = ("damaged" if "read" not in str(exc).lower() else "read-only", str(exc))
+        if found is not None:
+            self._replace(*found)
+        self._prepare(self._conn())
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.executescript(_SCHEMA)
+        for table, column, decl in _ADDED_COLUMNS:
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        conn.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, id)")
+
+    def _replace(self, kind: str, detail: str) -> store_health.Recovery:
+        """Set the current file aside and continue with a new one (in a temporary folder if need be)."""
+        self.close()
+        moved = store_health.set_aside(self.path, kind)
+        if moved is None:
+            self.path = store_health.fallback_path(self.path.name)
+        self.recovery = store_health.Recovery(kind, detail, moved, self.path)
+        log.warning("run database %s: %s; set aside as %s", kind, detail, moved)
+        return self.recovery
+
+    def recover(self, exc: sqlite3.Error) -> store_health.Recovery:
+        """After ``exc`` from a query: set a damaged or read-only file aside and start a new one.
+
+        Raises:
+            sqlite3.Error: ``exc`` itself when it is not about the file (e.g. ``database is locked``).
+        """
+        if not store_health.recoverable(exc):
+            raise exc
+        recovery = self._replace("read-only" if "read" in str(exc).lower() else "damaged", str(exc))
+        self._prepare(self._conn())
+        return recovery
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             # Autocommit (isolation_level=None): each INSERT is durable on return. WAL lets the page
             # read while a run thread writes; synchronous=NORMAL is crash-safe in WAL mode.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = _connect(self.path)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -141,25 +256,43 @@ class RunStore:
         self._local = threading.local()
 
     # -- runs -------------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig) -> int:
-        """Save a new run (status ``pending``) and return its id."""
+    def create_run(self, config: RunConfig, owner: str = LOCAL_OWNER) -> int:
+        """Save a new run (status ``pending``) for ``owner`` and return its id."""
         now = _now()
         cur = self._conn().execute(
-            "INSERT INTO runs (created, updated, status, settings) VALUES (?, ?, 'pending', ?)",
-            (now, now, config.to_json()),
+            "INSERT INTO runs (created, updated, status, settings, owner) VALUES (?, ?, 'pending', ?, ?)",
+            (now, now, config.to_json(), owner),
         )
         return int(cur.lastrowid)
 
-    def get_run(self, run_id: int) -> RunRecord:
-        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no run with id {run_id} in {self.path.name}")
-        return self._record(row)
+    def get_run(self, run_id: int, owner: str | None = None) -> RunRecord:
+        """The run ``run_id``; with ``owner``, only if it belongs to them.
 
-    def list_runs(self) -> list[RunRecord]:
-        """All runs, newest first."""
-        rows = self._conn().execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
-        return [self._record(row) for row in rows]
+        Raises:
+            KeyError: no such run, another owner's run (the same message: nothing leaks), or a row
+                that no longer parses.
+        """
+        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        record = None if row is None or (owner is not None and row["owner"] != owner) else self._record(row)
+        if record is None:
+            raise KeyError(f"no run #{run_id}")
+        return record
+
+    def list_runs(self, owner: str | None = None) -> list[RunRecord]:
+        """Runs newest first: every run (``owner=None``, the local app) or one owner's."""
+        if owner is None:
+            rows = self._conn().execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
+        else:
+            rows = self._conn().execute("SELECT * FROM runs WHERE owner = ? ORDER BY id DESC", (owner,)).fetchall()
+        return [record for row in rows if (record := self._record(row)) is not None]
+
+    def owns(self, run_id: int, owner: str | None) -> bool:
+        """True when ``owner`` (None: anyone) may see run ``run_id``."""
+        try:
+            self.get_run(run_id, owner)
+        except KeyError:
+            return False
+        return True
 
     def set_status(self, run_id: int, status: str) -> None:
         if status not in STATUSES:
@@ -169,10 +302,24 @@ class RunStore:
     def delete_run(self, run_id: int) -> None:
         self._conn().execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
+    def used_bytes(self) -> int:
+        """Bytes of the file in use by data (pages not on the free list)."""
+        conn = self._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int(pages * conn.execute("PRAGMA page_size").fetchone()[0])
+
+    def runs_by_age(self) -> list[tuple[int, str]]:
+        """``(id, updated)`` of every run, least recently updated first (for ``store_health.expire``)."""
+        return [(r[0], r[1]) for r in self._conn().execute("SELECT id, updated FROM runs ORDER BY updated, id")]
+
     @staticmethod
-    def _record(row: sqlite3.Row) -> RunRecord:
-        config = RunConfig.from_dict(json.loads(row["settings"]))
-        return RunRecord(row["id"], row["created"], row["updated"], row["status"], config)
+    def _record(row: sqlite3.Row) -> RunRecord | None:
+        try:
+            config = RunConfig.from_dict(json.loads(row["settings"]))
+            return RunRecord(row["id"], row["created"], row["updated"], row["status"], config, row["owner"])
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # a row changed outside the app
+            log.warning("run #%s cannot be read and is skipped: %s", row["id"], exc)
+            return None
 
     # -- results ----------------------------------------------------------------------------------
     def add_result(self, row: ResultRow) -> int:
@@ -180,8 +327,8 @@ class RunStore:
         stats = [getattr(row.stats, name) for name in STAT_FIELDS]
         cur = self._conn().execute(
             "INSERT OR REPLACE INTO results (run_id, model, question_idx, repeat, temperature, answer, "
-            f"complete, error, {', '.join(STAT_FIELDS)}, score, created) "
-            f"VALUES ({', '.join('?' * (10 + len(STAT_FIELDS)))})",
+            f"complete, error, {', '.join(STAT_FIELDS)}, score, overall, flags, created, unknown_stats) "
+            f"VALUES ({', '.join('?' * (13 + len(STAT_FIELDS)))})",
             (
                 row.run_id,
                 row.model,
@@ -193,7 +340,10 @@ class RunStore:
                 row.error,
                 *stats,
                 row.score,
+                row.overall,
+                None if row.flags is None else json.dumps(list(row.flags), ensure_ascii=False),
                 _now(),
+                ",".join(row.stats.unknown),
             ),
         )
         return int(cur.lastrowid)
@@ -209,9 +359,21 @@ class RunStore:
             raise
         conn.execute("COMMIT")
 
-    def results(self, run_id: int) -> list[ResultRow]:
-        """Every answer of a run, with question, reference and category filled in."""
-        questions = self.get_run(run_id).config.questions
+    def set_assessments(self, items: list[tuple[int, float, float, tuple[str, ...]]]) -> None:
+        """Store ``(result id, similarity, overall, flags)`` for answers, in one transaction."""
+        rows = [(sim, overall, json.dumps(list(flags), ensure_ascii=False), i) for i, sim, overall, flags in items]
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            conn.executemany("UPDATE results SET score = ?, overall = ?, flags = ? WHERE id = ?", rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def results(self, run_id: int, owner: str | None = None) -> list[ResultRow]:
+        """Every answer of a run (one ``owner``'s, when given), with question, reference and category."""
+        questions = self.get_run(run_id, owner).config.questions
         rows = (
             self._conn()
             .execute(
@@ -222,6 +384,8 @@ class RunStore:
         )
         out = []
         for r in rows:
+            if not 0 <= r["question_idx"] < len(questions):
+                continue  # a row changed outside the app
             item = questions[r["question_idx"]]
             out.append(
                 ResultRow(
@@ -234,13 +398,17 @@ class RunStore:
                     complete=bool(r["complete"]),
                     error=r["error"],
                     stats=ChatStats(
-                        **{name: (int(r[name]) if name.endswith("tokens") else float(r[name])) for name in STAT_FIELDS}
+                        **{name: r[name] for name in STAT_FIELDS},  # ChatStats marks impossible values unknown
+                        unknown=tuple(n for n in (r["unknown_stats"] or "").split(",") if n),
                     ),
                     score=r["score"],
                     id=r["id"],
                     question=item.question,
                     reference=item.reference,
                     category=item.category,
+                    overall=r["overall"],
+                    flags=_flags(r["flags"]),
+                    alternatives=item.alternatives,
                 )
             )
         return out
@@ -254,9 +422,14 @@ class RunStore:
         )
         return {(r[0], r[1], r[2], r[3]) for r in rows}
 
-    def unscored(self, run_id: int) -> list[ResultRow]:
-        """Complete answers without a score (saved just before an interruption)."""
-        return [r for r in self.results(run_id) if r.complete and r.error is None and r.score is None]
+    def unscored(self, run_id: int, assessed: bool = False) -> list[ResultRow]:
+        """Complete answers without a score (saved just before an interruption); with ``assessed``, also
+        those without an assessment (scored by a version without assessments)."""
+        return [
+            r
+            for r in self.results(run_id)
+            if r.complete and r.error is None and (r.score is None or (assessed and r.overall is None))
+        ]
 
     def error_count(self, run_id: int) -> int:
         row = (

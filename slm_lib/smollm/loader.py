@@ -6,6 +6,12 @@ dequantizing every tensor to float (~30 s on 2 cores). So the first load convert
 once and saves plain safetensors under ``settings.cache_dir()``; later loads read
 those (well under a second from a warm disk). Nothing here touches the network.
 
+A cache can break: a disk fills up, a copy is cut short, a conversion is killed.
+``cache_problem`` checks the converted copy cheaply (the safetensors header must
+describe exactly the file's size; the tokenizer must parse); a damaged copy is set
+aside as ``<name>.corrupt-<time>`` (the latest one is kept for inspection) and
+converted again, and temporary folders left by a killed conversion are removed.
+
 Example:
     loaded = load()                      # converts on first call, then reads the cache
     print(loaded.model.num_parameters()) # 134515008
@@ -14,6 +20,8 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import os
 import shutil
 import socket
@@ -22,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +50,7 @@ __all__ = [
     "HubOption",
     "LoadedModel",
     "ModelMissing",
+    "cache_problem",
     "convert",
     "converted_dir",
     "gguf_path",
@@ -63,6 +73,8 @@ ORIGIN = (
 )
 
 _CONVERT_LOCK = threading.Lock()  # one conversion per process; the file lock covers other processes
+_CHECKED: dict[tuple[str, int, int], str | None] = {}  # (file, size, mtime) -> problem, so checks stay cheap
+log = logging.getLogger(__name__)
 
 
 class ModelMissing(BackendUnavailable):
@@ -113,9 +125,69 @@ def converted_dir() -> Path:
 
 
 def is_converted() -> bool:
-    """True when a complete converted copy is in the cache."""
+    """True when a complete, undamaged converted copy is in the cache."""
+    return cache_problem() is None
+
+
+def _file_problem(path: Path, check: Callable[[Path], str | None]) -> str | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return f"{path.name} is missing"
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _CHECKED:
+        try:
+            _CHECKED[key] = check(path)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            _CHECKED[key] = f"{path.name} cannot be read ({type(exc).__name__})"
+    return _CHECKED[key]
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """The header's tensors must end exactly where the file does (a truncated copy does not)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        length = int.from_bytes(fh.read(8), "little")
+        if size < 8 or not 2 <= length <= min(size - 8, 100_000_000):
+            return f"{path.name} has no valid header ({size:,} bytes)"
+        header = json.loads(fh.read(length))
+    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    expected = 8 + length + end
+    return None if expected == size else f"{path.name} is {size:,} bytes; its header describes {expected:,}"
+
+
+def _json_problem(path: Path) -> str | None:
+    json.loads(path.read_bytes())
+    return None
+
+
+def cache_problem() -> str | None:
+    """Why the converted copy cannot be used (missing, truncated or unreadable files), or None when it can."""
     folder = converted_dir()
-    return (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+    for name, check in (("model.safetensors", _safetensors_problem), ("tokenizer.json", _json_problem)):
+        problem = _file_problem(folder / name, check)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _set_aside(folder: Path, problem: str) -> Path | None:
+    """Move a damaged converted copy out of the way, keeping only the latest one for inspection."""
+    if not folder.exists():
+        return None
+    for older in folder.parent.glob(f"{folder.name}.corrupt-*"):
+        shutil.rmtree(older, ignore_errors=True)
+    target = folder.with_name(f"{folder.name}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
+    os.replace(folder, target)
+    log.warning("the converted SmolLM2 copy was damaged (%s); set aside as %s", problem, target)
+    return target
+
+
+def _clean_temporary_folders() -> None:
+    """Remove what killed conversions left behind (call only while holding the conversion lock)."""
+    for leftover in settings.cache_dir().glob(f".{CACHE_NAME}-*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 class _FileLock:
@@ -143,8 +215,9 @@ def convert(on_progress: Callable[[str], None] | None = None) -> Path:
     """Dequantize the GGUF once and save model + tokenizer as safetensors.
 
     Atomic: everything is written to a temporary folder next to the cache, then
-    renamed, so a killed conversion never leaves a half cache. A process lock and
-    a file lock make concurrent callers wait for one conversion.
+    renamed, so a killed conversion never leaves a half cache (and the next one
+    removes its temporary folder). A process lock and a file lock make concurrent
+    callers wait for one conversion. A damaged earlier copy is set aside first.
 
     Returns:
         The converted folder. Example: ``convert(print)``.
@@ -152,8 +225,12 @@ def convert(on_progress: Callable[[str], None] | None = None) -> Path:
     target = converted_dir()
     say = on_progress or (lambda _msg: None)
     with _CONVERT_LOCK, _FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
-        if is_converted():  # another caller finished while we waited
+        _clean_temporary_folders()
+        if (problem := cache_problem()) is None:  # another caller finished while we waited
             return target
+        if target.exists():
+            _set_aside(target, problem)
+            say(f"The converted copy was damaged ({problem}): set aside, converting again.")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -173,8 +250,8 @@ def convert(on_progress: Callable[[str], None] | None = None) -> Path:
         try:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
-            if target.exists():  # a stale, incomplete folder from an older layout
-                shutil.rmtree(target)
+            if target.exists():  # appeared meanwhile (an older layout): keep it aside, never delete blindly
+                _set_aside(target, "replaced by a new conversion")
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -203,8 +280,15 @@ def load(on_progress: Callable[[str], None] | None = None, dtype: torch.dtype | 
     folder = converted_dir()
     if on_progress:
         on_progress("Loading the converted model…")
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32, local_files_only=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32, local_files_only=True)
+    except Exception as exc:  # damage the cheap check cannot see (e.g. a broken config): rebuild once
+        if converted:
+            raise BackendUnavailable(f"the freshly converted SmolLM2 could not be loaded: {exc}") from exc
+        with _CONVERT_LOCK, _FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
+            _set_aside(folder, f"it could not be loaded: {type(exc).__name__}")
+        return load(on_progress, dtype)
     model.eval()
     return LoadedModel(model, tokenizer, time.perf_counter() - start, converted, ORIGIN)
 

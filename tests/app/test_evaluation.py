@@ -14,6 +14,7 @@ from slm_lib.backends.ollama import OllamaBackend
 from slm_lib.chat import ChatResult, ChatStats
 from slm_lib.eval.config import RunConfig
 from slm_lib.eval.questions import load_question_set
+from tests.app import unescaped
 from tests.fake_ollama_fixture import fake_ollama  # noqa: F401  (pytest fixture)
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluation.py")
@@ -129,8 +130,11 @@ def test_a_full_run_fills_the_leaderboard_with_one_model_failing(page):
         "Answers (JSON)",
         "Colab notebook (.ipynb)",
     }
-    shown = [m.value for m in page.markdown]
-    assert any(v.startswith("**embedded:tiny-double** · similarity") for v in shown)
+    shown = [unescaped(m.value) for m in page.markdown]
+    assert "**embedded:tiny-double**" in shown
+    assert {"Overall", "Similarity to reference"} <= {m.label for m in page.metric}, "each answer shows both scores"
+    assert "facts flagged" in board.columns and "mean overall" in board.columns
+    assert page.button(key=f"eval.backfill.{record.id}"), "answers scored by similarity only can be assessed"
     assert not any("![pixel]" in v for v in shown), "model output must not load images"
     assert any("pixel" in v and "evil.example" in v for v in shown), "the answer is shown, made inert"
     qwen_errors = {r.error for r in rows if r.model == "ollama:qwen2:1.5b"}
@@ -185,12 +189,12 @@ def test_bad_sweep_and_bad_upload_show_what_to_fix(page):
     page.run()
     page.multiselect(key="eval.models").set_value(["embedded:tiny-double"])
     page.text_input(key="eval.sweep").set_value("0, hot").run()
-    assert any("'hot' is not a number" in e.value for e in page.error)
+    assert any("'hot' is not a number" in unescaped(e.value) for e in page.error)
     assert page.button(key="eval.start").disabled
     page.text_input(key="eval.sweep").set_value("").run()
     page.radio(key="eval.source").set_value("Upload CSV or JSON").run()
     page.file_uploader(key="eval.upload").upload("mine.csv", b"question,answer\nq1,r1\nq2,\n", "text/csv").run()
-    assert any("Row 3: 'reference' is empty" in e.value for e in page.error), [e.value for e in page.error]
+    assert any("Row 3: 'reference' is empty" in unescaped(e.value) for e in page.error), [e.value for e in page.error]
     assert page.button(key="eval.start").disabled
     page.file_uploader(key="eval.upload").upload("mine.csv", b"question,answer\nq1,r1\n", "text/csv").run()
     assert not page.error and not page.button(key="eval.start").disabled

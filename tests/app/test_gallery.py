@@ -5,7 +5,8 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from slm_lib.catalog.cards import load_models
-from slm_lib.catalog.memory import estimate_memory
+from slm_lib.catalog.memory import estimate_need
+from tests.app import unescaped
 
 PAGE = "../../pages/gallery.py"
 
@@ -19,29 +20,63 @@ def _names(at: AppTest) -> set[str]:
     return {m.value.split("**")[1] for m in at.markdown if m.value.startswith("**") and "match" not in m.value}
 
 
-def test_default_view_shows_every_slm_and_no_llm():
+def test_default_view_shows_every_slm_and_nothing_above_the_line():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     cards = load_models()
-    assert _count(at) == len([c for c in cards if not c.is_llm])
-    assert "GPT-4" not in _names(at)
+    assert _count(at) == len([c for c in cards if c.is_slm])
+    assert not _names(at) & {"GPT-4", "Gemma 2 27B", "Phi-3.5-MoE-instruct"}
     assert any("ollama pull llama3.2:3b" == c.value for c in at.code)
+    assert not any("Needs **" in m.value for m in at.markdown)  # needs read as sentences
+    assert any(m.value.startswith("Needs about") and "context of 4,096 tokens" in m.value for m in at.markdown)
 
 
-def test_fit_filter_matches_the_memory_estimate_and_is_written_to_the_url():
+def test_larger_models_are_labelled_when_shown():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["large"] = "1"
+    at.run()
+    assert not at.exception
+    assert _count(at) == len(load_models())
+    assert any(m.value == "**Gemma 2 27B** · :orange[above the SLM line]" for m in at.markdown)
+    assert any(m.value == "**GPT-4** · :red[reference LLM]" for m in at.markdown)
+
+
+def test_fit_filter_hides_only_what_is_known_not_to_fit_and_is_written_to_the_url():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.number_input(key="gallery.fit_gb").set_value(2.0).run()
     at.number_input(key="gallery.ctx").set_value(8192).run()
     assert not at.exception
-    expected = set()
+    shown, maybe = set(), set()
     for card in load_models():
-        if card.is_llm or card.params_b is None or (card.context_tokens or 0) < 8192:
+        if not card.is_slm:
             continue
-        est = estimate_memory(card, "q4_K_M", 8192)
-        if est.total_gb is not None and est.total_gb <= 2.0:
-            expected.add(card.name)
-    assert _names(at) == expected and "Llama 3.2 3B Instruct" not in expected
+        status = estimate_need(card, "q4_K_M", 8192).status(2.0)
+        if status != "does not fit":
+            shown.add(card.name)
+        if status == "may fit":
+            maybe.add(card.name)
+    assert _names(at) == shown and "Llama 3.2 3B Instruct" not in shown
+    assert "SmolLM2-360M-Instruct" in shown  # its context is now published, so it is checked: it fits
+    assert maybe == {"Qwen3-1.7B"}  # KV cache unpublished, weights alone fit: kept and said so
+    assert any(
+        c.value.startswith("May fit 2 GB, but a number the check needs is not published: Qwen3-1.7B")
+        for c in at.caption
+    )
+    hidden = next(e for e in at.expander if e.label.endswith("hidden because they are known not to fit 2 GB"))
+    assert (
+        "SmolLM2-1.7B-Instruct (Needs about 2.9 GB at q4_K_M with a context of 8,192 tokens" in hidden.markdown[0].value
+    )
     assert at.query_params["fit"] == "2" and at.query_params["ctx"] == "8192"
+
+
+def test_weights_alone_too_big_is_hidden_even_without_a_kv_cache():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["fit"] = "1"
+    at.run()
+    assert not at.exception
+    assert "Phi-3.5-vision-instruct" not in _names(at) and "Qwen3-1.7B" not in _names(at)
+    hidden = next(e for e in at.expander if e.label.endswith("known not to fit 1 GB"))
+    assert "Phi-3.5-vision-instruct (Needs at least" in hidden.markdown[0].value
 
 
 def test_a_link_reproduces_the_view():
@@ -92,8 +127,14 @@ def test_unpublished_kv_and_unknown_model_are_explained():
     at.query_params["model"] = "phi-3.5-moe"
     at.run()
     assert not at.exception
+    assert not any("KV cache: not published" in i.value for i in at.info)  # filled from its config now
+    assert [h.value for h in at.header] == ["Phi-3.5-MoE-instruct"]
+    assert "above the SLM line (Mixture of experts" in at.caption[0].value
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["model"] = "phi-3.5-vision"
+    at.run()
     assert any("KV cache: not published" in i.value for i in at.info)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.query_params["model"] = "no-such-model"
     at.run()
-    assert not at.exception and "no-such-model" in at.error[0].value
+    assert not at.exception and "no-such-model" in unescaped(at.error[0].value)

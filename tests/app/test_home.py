@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app import HOME
+from tests.app import HOME, settle
 
 
 def test_home_explains_and_reports_ollama_unreachable_with_fix():
-    at = AppTest.from_file(HOME, default_timeout=60)
-    at.run()
+    at = settle(AppTest.from_file(HOME, default_timeout=60))
     assert not at.exception
     assert at.title[0].value == "SLM Explorer"
     headers = [h.value for h in at.header]

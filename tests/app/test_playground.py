@@ -7,7 +7,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests import fake_ollama_fixture
+from tests.app import settle, unescaped
 from tests.fake_ollama import HYPOTENUSE
+from tests.test_safe_text import assert_inert
 
 fake_ollama = fake_ollama_fixture.fake_ollama  # the loopback fake Ollama fixture
 
@@ -19,7 +21,7 @@ def page(host: str | None = None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=240)
     if host is not None:
         at.session_state["playground.host"] = host
-    return at.run()
+    return settle(at)
 
 
 def compare(at: AppTest, models: list[str], **values: str) -> AppTest:
@@ -34,7 +36,8 @@ def chat_requests(fake) -> list[dict]:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """The elements' text as it reads on the page (outside text arrives escaped by the sanitizer)."""
+    return "\n".join(unescaped(str(e.value)) for e in elements)
 
 
 def test_dead_ollama_is_a_clear_message_and_the_page_still_works():
@@ -63,11 +66,11 @@ def test_full_comparison_streams_stats_and_scores(fake_ollama):
     assert HYPOTENUSE["llama3.2:1b"] in body and HYPOTENUSE["qwen2:1.5b"] in body
     stats = texts(at.caption)
     assert "50.0 tokens/s" in stats and "80.0 tokens/s" in stats and "TTFT" in stats
-    metrics = {m.label: m.value for m in at.metric}
-    assert len(at.metric) == 2 and set(metrics) == {"Similarity to reference"}
-    llama, qwen = (float(m.value) for m in at.metric)
-    assert llama > qwen  # the Pythagoras answer is closer to the reference than the vague one
-    assert "negation" in stats
+    assert [m.label for m in at.metric] == ["Overall", "Similarity to reference"] * 2  # both scores per answer
+    llama_overall, llama, qwen_overall, qwen = (float(m.value) for m in at.metric)
+    assert llama > qwen and llama_overall > qwen_overall  # the Pythagoras answer is closer to the reference
+    assert "Flags are hints" in stats
+    assert "Why this score: words covered, missed, unsupported" in [e.label for e in at.expander]
     assert len(at.get("plotly_chart")) == 2  # pairwise heatmap + quality-vs-speed scatter
     sent = chat_requests(fake_ollama)
     assert [b["model"] for b in sent] == ["llama3.2:1b", "qwen2:1.5b"]
@@ -82,7 +85,7 @@ def test_mid_stream_error_marks_incomplete_unscored_and_others_still_work(fake_o
     assert not at.exception, at.exception
     assert "middle of the answer" in texts(at.error)
     assert "Incomplete answer: not scored." in texts(at.warning)
-    assert len(at.metric) == 1  # only the complete answer is scored
+    assert len(at.metric) == 2  # only the complete answer is scored (overall and similarity)
 
 
 def test_model_not_installed_shows_pull_command(fake_ollama):
@@ -117,14 +120,15 @@ def test_bad_template_and_empty_question_refused(fake_ollama):
 
 
 def test_untrusted_output_is_neutralised(fake_ollama):
-    evil = "ECHO: <script>alert(1)</script> ![x](http://evil.example/p.png) [a](data:text/html,hi) [j](javascript:x)"
+    evil = "ECHO: ![x](http://evil.example/p.png) <script>alert(1)</script> [a](data:text/html,hi) [j](javascript:x)"
     at = compare(page(fake_ollama.url), TWO[:1], question=evil, reference="")
     assert not at.exception, at.exception
-    body = texts(at.markdown)
-    assert "<script>" not in body and "&lt;script>" in body
-    assert "![x]" not in body and "[🖼 x](http://evil.example/p.png)" in body
-    assert "data:text/html" not in body and "javascript:" not in body
-    assert "unsafe link(s) removed" in texts(at.caption)
+    for element in at.markdown:
+        assert_inert(element.value)  # re-parsed as CommonMark: no tag, no image, only http(s) links
+    raw = "\n".join(m.value for m in at.markdown)
+    assert "\\<script\\>" in raw and "[🖼 x](<http://evil.example/p.png>)" in raw
+    assert "<script>alert(1)</script>" in texts(at.markdown)  # shown as text
+    assert "image(s) not loaded" in texts(at.caption)
     assert len(at.metric) == 0  # no reference: nothing scored
 
 
@@ -155,3 +159,21 @@ def test_hosted_mode_has_no_host_field_and_no_pulls(fake_ollama, monkeypatch):
     at = compare(at, TWO[:1])
     assert HYPOTENUSE["llama3.2:1b"] in texts(at.markdown)
     assert fake_ollama.url not in texts(at.code)  # the internal address is not shown to the public
+
+
+def test_two_answers_diff_word_by_word_and_a_judge_verdict_sits_beside_the_scores(fake_ollama):
+    at = compare(page(fake_ollama.url), TWO)
+    assert at.selectbox(key="playground.diff.a").value == "ollama:llama3.2:1b"
+    assert at.selectbox(key="playground.diff.b").value == "ollama:qwen2:1.5b"
+    diff = texts(at.markdown)
+    assert ":red-background[~~" in diff and ":green-background[" in diff
+    scores_before = [m.value for m in at.metric]
+    at.selectbox(key="playground.judge.model").set_value("ollama:llama3.2:1b").run()
+    at.button(key="playground.judge.run").click().run()
+    assert not at.exception, at.exception
+    verdicts = [c for c in texts(at.caption).splitlines() if c.startswith("Judge ollama") and "llama3" in c]
+    assert len(verdicts) == 2  # one per answer; the canned reply has no VERDICT line, so it is unclear
+    assert all("unclear" in v for v in verdicts)
+    assert [m.value for m in at.metric] == scores_before, "the verdict never changes the local scores"
+    judged = [b for b in chat_requests(fake_ollama) if b["messages"][0]["role"] == "system"]
+    assert len(judged) == 2 and "VERDICT:" in judged[0]["messages"][0]["content"]

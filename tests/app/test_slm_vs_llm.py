@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from slm_lib.catalog.slm_vs_llm import load_comparison, shuffle_quiz
 from tests.app import HOME
 
 PAGE = "pages/slm_vs_llm.py"
@@ -41,3 +42,23 @@ def test_quiz_gives_instant_feedback_and_score():
     assert any("Right." in s.value for s in at.success)
     assert any("Not quite." in e.value for e in at.error)
     assert at.metric[0].value.startswith("1 /")
+
+
+def test_quiz_options_are_shuffled_per_session():
+    quiz = load_comparison().quiz
+    orders = []
+    for seed in (1, 2):
+        at = AppTest.from_file(HOME, default_timeout=60)
+        at.session_state["vs.quiz.seed"] = seed
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception
+        shown = [tuple(at.radio(key=f"vs.quiz.{i}").options) for i in range(len(quiz))]
+        assert shown == [q.options for q in shuffle_quiz(quiz, seed)]
+        orders.append(shown)
+        right = shuffle_quiz(quiz, seed)[0]
+        at.radio(key="vs.quiz.0").set_value(right.options[right.answer]).run()
+        assert any("Right." in s.value for s in at.success)
+    assert orders[0] != orders[1]
+    answers = {q.answer for seed in range(10) for q in shuffle_quiz(quiz, seed)}
+    assert answers != {1}  # the right answer is no longer always the second option

@@ -361,3 +361,50 @@ def test_odd_user_text_never_breaks_the_request(fake_ollama, text):
     assert result.complete and result.error is None
     sent = fake_ollama.requests[-1][2]["messages"][0]["content"]
     assert "\ud800" not in sent
+
+
+# ---- issue 11: bounded waits and values a server should never send ----
+
+
+def test_silent_server_listing_is_cut_off_at_the_list_timeout_while_answers_keep_theirs(fake_ollama):
+    fake_ollama.mode = "hang"
+    backend = fast(fake_ollama.url, list_timeout=0.5, retries=0)
+    assert backend.read_timeout == 120.0 and backend.list_timeout == 0.5  # generation keeps its long timeout
+    with pytest.raises(BackendUnavailable, match=r"did not answer within 0\.5 s"):
+        backend.installed()
+
+
+@pytest.mark.parametrize(
+    ("mode", "unknown"),
+    [
+        ("stats_huge", {"completion_tokens", "tokens_per_second"}),
+        ("stats_nan", {"load_seconds", "total_seconds", "tokens_per_second"}),
+        ("stats_negative", {"prompt_tokens", "total_seconds", "tokens_per_second"}),
+    ],
+)
+def test_impossible_stats_are_recorded_as_unknown_and_the_answer_kept(fake_ollama, mode, unknown):
+    fake_ollama.mode = mode
+    result = fast(fake_ollama.url).chat("llama3.2:1b", HYP)
+    assert result.complete and result.text == HYPOTENUSE["llama3.2:1b"]
+    assert set(result.stats.unknown) == unknown
+    assert all(getattr(result.stats, name) == 0 for name in unknown)
+    assert result.stats.ttft_seconds >= 0
+
+
+def test_hostile_model_names_are_listed_as_sent(fake_ollama):
+    """The library keeps names verbatim (they are needed for requests); pages sanitize what they show."""
+    from tests.fake_ollama import hostile_names
+
+    fake_ollama.mode = "hostile"
+    names = fast(fake_ollama.url).list_models()
+    assert set(hostile_names(fake_ollama.attacker)) <= set(names)
+
+
+def test_hostile_error_body_is_cleaned_of_tags_and_capped(fake_ollama):
+    fake_ollama.mode = "hostile"
+    from tests.fake_ollama import hostile_names
+
+    failing = [n for n in hostile_names(fake_ollama.attacker) if n.startswith("fails")][0]
+    with pytest.raises(BackendError) as info:
+        fast(fake_ollama.url, retries=0).chat(failing, HYP)
+    assert "<img" not in str(info.value) and len(str(info.value)) < 400

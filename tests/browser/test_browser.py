@@ -49,6 +49,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate a server; kill it if it is too busy to exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def _wait_http(url: str, timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -69,8 +79,7 @@ def fake_ollama_url():
         _wait_http(f"http://127.0.0.1:{port}/api/version", 30)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +104,7 @@ def app_url(fake_ollama_url):
         _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -195,5 +203,127 @@ def test_evaluation_run_fills_the_leaderboard(browser, app_url, shots):
         assert page.locator("[data-testid='stException']").count() == 0
         board = page.locator("[data-testid='stDataFrame']").first
         expect(board).to_be_visible()
+    finally:
+        page.close()
+
+
+# ---- issue 11: hostile names, answers and errors, rendered by the real browser, fetch nothing ----
+
+
+class _Attacker:
+    """A loopback HTTP server standing in for an attacker: it records every request it gets."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                seen.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/gif")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def attacker():
+    server = _Attacker()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def hostile_ollama(attacker):
+    """A fake Ollama whose model names, answers and error bodies carry the attacker's URLs."""
+    from tests.fake_ollama import running
+
+    with running() as server:
+        server.mode, server.attacker = "hostile", attacker.url
+        yield server
+
+
+def _assert_nothing_live(page, attacker) -> None:
+    """No request reached the attacker, and the page holds no image or script link pointing anywhere odd."""
+    page.wait_for_timeout(1500)  # give any image a chance to load
+    assert attacker.requests == [], attacker.requests
+    assert page.locator(f"img[src*='{attacker.url[7:]}']").count() == 0
+    assert page.locator("a[href^='javascript:' i], a[href^='data:' i], iframe, script[src*='127.0.0.1']").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _pick(page, box_key: str, fragments: list[str]) -> None:
+    box = page.locator(f".st-key-{box_key}")
+    for fragment in fragments:
+        box.locator("input").fill(fragment)
+        page.get_by_role("option").filter(has_text=fragment).first.click()
+    page.keyboard.press("Escape")
+
+
+def _go(page, title: str) -> None:
+    """Switch page inside the app (a fresh page load would start a new session and lose the host)."""
+    page.get_by_role("link", name=title).first.click()
+    page.wait_for_timeout(1000)
+    wait_until_idle(page)
+
+
+def test_hostile_names_answers_and_errors_fetch_nothing_from_the_attacker(
+    browser, app_url, hostile_ollama, attacker, shots
+):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/playground")  # this session's Ollama host: the hostile server
+        wait_until_idle(page)
+        page.locator(".st-key-playground-host input").fill(hostile_ollama.url)
+        page.locator(".st-key-playground-host input").press("Enter")
+        expect(page.get_by_text("Installed on Ollama (6)").first).to_be_visible(timeout=180_000)
+        wait_until_idle(page)
+        _assert_nothing_live(page, attacker)  # names in the sidebar table and as options
+        _pick(page, "playground-models", ["img src", "fails"])  # names as column titles, an answer, an error
+        page.locator(".st-key-playground-reference textarea").fill("")  # no scoring: only rendering matters here
+        page.locator(".st-key-playground-reference textarea").blur()
+        page.wait_for_timeout(1500)  # the blur's rerun starts
+        wait_until_idle(page)
+        page.get_by_role("button", name="Compare").click()
+        expect(page.get_by_text("model failed", exact=False).first).to_be_visible(timeout=180_000)
+        wait_until_idle(page, timeout_ms=180_000)
+        page.screenshot(path=str(shots / "hostile_playground.png"), full_page=True)
+        _assert_nothing_live(page, attacker)
+
+        _go(page, "Home")  # the "Models:" line lists the hostile names
+        expect(page.get_by_text("Log in again", exact=False).first).to_be_visible(timeout=180_000)
+        _assert_nothing_live(page, attacker)
+
+        _go(page, "Evaluation runs")  # a run with hostile names; answers read back from the database
+        expect(page.get_by_text("Still checking").first).to_have_count(0, timeout=180_000)
+        wait_until_idle(page)
+        _pick(page, "eval-models", ["evil", "Log in"])
+        wait_until_idle(page)
+        _pick(page, "eval-categories", ["Translation"])
+        wait_until_idle(page)
+        page.locator(".st-key-eval-start button").click()
+        expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
+        wait_until_idle(page)
+        page.get_by_text("Read the answers to one question").click()
+        wait_until_idle(page)
+        page.screenshot(path=str(shots / "hostile_evaluation.png"), full_page=True)
+        _assert_nothing_live(page, attacker)
+
+        page.goto(f"{app_url}/gallery?model=%21%5Bx%5D%28{attacker.url}%2Fq.png%29")  # a URL value
+        expect(page.get_by_text("in the catalog", exact=False).first).to_be_visible(timeout=120_000)
+        _assert_nothing_live(page, attacker)
     finally:
         page.close()

@@ -1,12 +1,16 @@
-"""Catalog: the shipped data validates, malformed entries fail naming entry and field, filters are pure."""
+"""Catalog data: the shipped file validates and obeys the app's rules; malformed entries fail naming entry and field."""
 
 import copy
+import dataclasses
 import json
 
 import pytest
 
 from slm_lib import catalog
-from slm_lib.catalog.cards import CatalogError, get_card, load_models
+from slm_lib.catalog.cards import SLM_MAX_PARAMS_B, CatalogError, ModelCard, get_card, load_models
+
+# Fields that name or describe a card rather than state a published fact.
+_NOT_FACTS = {"id", "name", "family", "vendor", "size_class", "size_note", "sources", "benchmarks"}
 
 REQUIRED = [
     "llama-3.2-1b",
@@ -56,13 +60,47 @@ def test_catalog_has_every_required_model_and_reference_llms(cards):
     assert get_card(cards, "gpt-4").params_b is None  # undisclosed stays unknown, never guessed
 
 
-def test_every_published_fact_has_a_source(cards):
+def test_slm_definition_is_total_parameters_in_memory(cards):
     for card in cards:
-        for name in ("params_b", "context_tokens", "training_tokens_t", "ollama_tag", *catalog.ARCH_FIELDS):
-            if getattr(card, name) is not None:
-                assert card.source(name), f"{card.id}.{name} has no source"
+        is_small = card.params_b is not None and card.params_b < SLM_MAX_PARAMS_B
+        assert card.is_slm == is_small, f"{card.id}: {card.size_class} with {card.params_b}B parameters"
+        if card.size_class == "borderline":
+            assert card.params_b is not None and card.size_note
+    moe, big = get_card(cards, "phi-3.5-moe"), get_card(cards, "gemma-2-27b")
+    assert moe.size_class == big.size_class == "borderline"  # 6.6B active, but 41.9B in memory
+    assert moe.active_params_b < SLM_MAX_PARAMS_B < moe.params_b
+    assert get_card(cards, "gemma-2-9b").is_slm and get_card(cards, "llama-3.1-405b").is_llm
+
+
+def test_every_non_null_field_is_sourced(cards):
+    fact_fields = [f.name for f in dataclasses.fields(ModelCard) if f.name not in _NOT_FACTS]
+    assert {"params_b", "context_tokens", "release", "ollama_size_gb", "languages_note", "head_dim"} <= set(fact_fields)
+    for card in cards:
+        for name in fact_fields:
+            value = getattr(card, name)
+            if value in (None, ()):
+                continue
+            field = "languages" if name == "languages_note" else name
+            assert str(card.source(field) or "").startswith(("http", "Analytics", "Gemma", "Jiang", "OpenAI")), (
+                f"{card.id}.{name} = {value!r} has no source"
+            )
         for bench in card.benchmarks.values():
-            assert bench.source
+            assert bench.source.startswith(("http", "Gemma", "Jiang", "OpenAI")), f"{card.id} {bench.name}"
+
+
+def test_llama_3_2_base_models_are_not_quantization_aware(cards):
+    # QAT belongs to the separate Llama 3.2 quantized (SpinQuant / QLoRA) releases, not these cards
+    for model_id in ("llama-3.2-1b", "llama-3.2-3b"):
+        assert not any("quantiz" in t for t in get_card(cards, model_id).techniques)
+
+
+def test_published_numbers_that_were_missing_are_filled_with_their_config(cards):
+    smol = get_card(cards, "smollm2-1.7b")
+    assert (smol.context_tokens, smol.n_layers, smol.n_kv_heads, smol.head_dim) == (8192, 24, 32, 64)
+    assert smol.source("n_layers").endswith("SmolLM2-1.7B-Instruct/blob/main/config.json")
+    assert get_card(cards, "smollm2-360m").context_tokens == 8192
+    assert get_card(cards, "gemma-2-27b").head_dim == 128
+    assert get_card(cards, "phi-3.5-moe").has_architecture
 
 
 def test_architecture_numbers_come_from_config_files(cards):
@@ -94,6 +132,9 @@ def test_loaded_cards_are_frozen(cards):
         (lambda m: m["benchmarks"][0].__setitem__("score", 130), "score"),
         (lambda m: m["sources"].__setitem__("license", "no_such_key"), "no_such_key"),
         (lambda m: m.__setitem__("modalities", "text"), "modalities"),
+        (lambda m: m.__setitem__("size_class", "llm"), "size_class"),
+        (lambda m: m.__setitem__("size_class", "big"), "size_class"),
+        (lambda m: m.__setitem__("languages_note", "many") or m["sources"].pop("languages"), "languages"),
     ],
 )
 def test_malformed_entry_names_entry_and_field(tmp_path, raw, mutate, field):
@@ -104,6 +145,17 @@ def test_malformed_entry_names_entry_and_field(tmp_path, raw, mutate, field):
         load_models(_write(tmp_path, data))
     assert "llama-3.2-3b" in str(err.value)
     assert field in str(err.value)
+
+
+def test_borderline_or_slm_must_match_the_parameter_count(tmp_path, raw):
+    data = copy.deepcopy(raw)
+    entry = next(m for m in data["models"] if m["id"] == "gemma-2-27b")
+    entry["size_class"] = "slm"
+    with pytest.raises(CatalogError, match=r"gemma-2-27b.*'size_class' is 'slm' but its 27B"):
+        load_models(_write(tmp_path, data))
+    entry["size_class"], entry["size_note"] = "borderline", None
+    with pytest.raises(CatalogError, match="size_note"):
+        load_models(_write(tmp_path, data))
 
 
 def test_duplicate_id_is_rejected(tmp_path, raw):
@@ -118,36 +170,3 @@ def test_invalid_json_is_a_catalog_error(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(CatalogError, match="not valid JSON"):
         load_models(path)
-
-
-def test_filters_are_pure_and_correct(cards):
-    before = list(cards)
-    small = catalog.by_params(cards, 0.1, 1.0)
-    assert small and all(0.1 <= c.params_b <= 1.0 for c in small)
-    assert "gpt-4" not in {c.id for c in catalog.by_params(cards, 0, 10_000)}  # unknown size is dropped
-    vision = catalog.by_modality(cards, ["image"])
-    assert {"phi-3.5-vision", "gemma-3-4b"} <= {c.id for c in vision}
-    assert all("image" in c.modalities for c in vision)
-    assert all(c.ollama_tag for c in catalog.on_ollama(cards))
-    permissive = catalog.by_license_kind(cards, ["permissive"])
-    assert all(catalog.license_kind(c) == "permissive" for c in permissive)
-    assert {c.id for c in catalog.by_technique(cards, ["distillation"])} >= {"gemma-2-2b", "llama-3.2-1b"}
-    german = catalog.by_language(cards, "German")
-    assert "llama-3.2-3b" in {c.id for c in german} and "smollm2-135m" not in {c.id for c in german}
-    assert cards == before
-
-
-def test_sort_puts_unknown_last(cards):
-    ranked = catalog.sort_cards(cards, "mmlu", descending=True)
-    scores = [c.mmlu.score for c in ranked if c.mmlu]
-    assert scores == sorted(scores, reverse=True)
-    assert ranked[-1].mmlu is None
-    with pytest.raises(ValueError, match="unknown sort key"):
-        catalog.sort_cards(cards, "size")
-
-
-def test_bad_param_range_and_unknown_id_raise(cards):
-    with pytest.raises(ValueError, match="empty or negative"):
-        catalog.by_params(cards, 5, 1)
-    with pytest.raises(ValueError, match="nope"):
-        get_card(cards, "nope")

@@ -18,13 +18,15 @@ CARDS = load_models()
 def test_params_vs_mmlu_plots_published_points_only():
     fig = params_vs_mmlu_figure(CARDS)
     assert fig.layout.xaxis.type == "log"
-    slm, llm = fig.data
-    assert (slm.name, llm.name) == ("SLM", "LLM")
+    slm, borderline, llm = fig.data
+    assert (slm.name, borderline.name, llm.name) == ("SLM", "above the SLM line", "reference LLM")
     points = dict(zip(slm.text, zip(slm.x, slm.y, strict=True), strict=True))
     assert points["Llama 3.2 3B Instruct"] == (3.21, 63.4)
+    assert all(x < 10 for x in slm.x)  # nothing at or above the SLM line is drawn as an SLM
+    assert set(borderline.text) == {"Phi-3.5-MoE-instruct", "Gemma 2 27B"}
     assert "Llama 3.1 405B Instruct" in llm.text and "GPT-4" not in llm.text  # undisclosed size: absent
     expected = {c.name for c in CARDS if c.params_b is not None and c.mmlu is not None}
-    assert set(slm.text) | set(llm.text) == expected
+    assert set(slm.text) | set(borderline.text) | set(llm.text) == expected
     hover = slm.customdata[list(slm.text).index("Llama 3.2 3B Instruct")]
     assert hover[1].startswith("https://") and hover[2] == "2024-09-25"
 

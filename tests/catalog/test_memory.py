@@ -1,4 +1,6 @@
-"""Memory and speed math, checked against published figures."""
+"""Memory and speed math, checked against published figures; missing data is never "does not fit"."""
+
+import dataclasses
 
 import pytest
 from hypothesis import given
@@ -7,9 +9,11 @@ from hypothesis import strategies as st
 from slm_lib.catalog.cards import get_card, load_models
 from slm_lib.catalog.memory import (
     DEVICES,
+    OVERHEAD_FRACTION,
     QUANTS,
     custom_device,
     estimate_memory,
+    estimate_need,
     estimate_speed,
     fits,
     kv_cache_bytes,
@@ -55,9 +59,9 @@ def test_moe_counts_all_experts_for_memory_but_active_for_speed():
     moe = get_card(CARDS, "phi-3.5-moe")
     est = estimate_memory(moe, "fp16", 4096)
     assert est.weights_gb == pytest.approx(41.9 * 2)
-    assert est.kv_cache_gb is None and est.total_gb is None  # architecture not published -> no guess
+    assert est.kv_cache_gb == pytest.approx(2 * 32 * 8 * 128 * 4096 * 2 / 1e9)
     speed = estimate_speed(moe, DEVICES["h100-80gb"], "fp16", 4096)
-    assert speed.gb_read_per_token == pytest.approx(6.6 * 2)
+    assert speed.gb_read_per_token == pytest.approx(6.6 * 2 + est.kv_cache_gb)
 
 
 def test_quant_presets_are_ordered_and_explained():
@@ -111,3 +115,45 @@ def test_memory_is_finite_positive_and_monotonic_in_context(quant, context, kv_b
     small = estimate_memory(LLAMA_3B, quant, max(1, context // 2), kv_bits)
     big = estimate_memory(LLAMA_3B, quant, context, kv_bits)
     assert 0 < small.total_gb <= big.total_gb < 1e4
+
+
+def test_need_equals_the_full_estimate_when_everything_is_published():
+    need = estimate_need(LLAMA_3B, "q4_K_M", 4096)
+    assert need.total_gb == pytest.approx(estimate_memory(LLAMA_3B, "q4_K_M", 4096).total_gb)
+    assert (
+        need.missing == ()
+        and need.status(need.total_gb) == "fits"
+        and need.status(need.total_gb - 0.01) == ("does not fit")
+    )
+    assert need.sentence().startswith(f"Needs about {need.total_gb:.1f} GB at q4_K_M with a context of 4,096 tokens")
+
+
+def test_unpublished_kv_cache_gives_a_lower_bound_not_a_verdict():
+    vision = get_card(CARDS, "phi-3.5-vision")
+    need = estimate_need(vision, "q4_K_M", 4096)
+    weights = 4.15 * 4.89 / 8
+    assert need.total_gb is None and need.at_least_gb == pytest.approx(weights * (1 + OVERHEAD_FRACTION))
+    assert need.status(100) == "may fit"  # what is published fits; the rest is unknown
+    assert need.status(need.at_least_gb - 0.01) == "does not fit"  # the weights alone are too big
+    text = need.sentence()
+    assert text.startswith(f"Needs at least {need.at_least_gb:.1f} GB at q4_K_M") and "not published" in text
+    assert "**" not in text
+
+
+def test_unpublished_context_is_may_fit_and_said_in_words():
+    card = dataclasses.replace(LLAMA_3B, context_tokens=None)
+    need = estimate_need(card, "q4_K_M", 200_000)
+    assert need.total_gb is not None and need.status(100) == "may fit"
+    assert "maximum context is not published" in need.sentence()
+
+
+def test_too_long_context_and_unknown_size():
+    gemma = get_card(CARDS, "gemma-2-2b")
+    need = estimate_need(gemma, "q4_K_M", 16_384)
+    assert need.context_too_long and need.status(1000) == "does not fit"
+    assert need.sentence() == "Its maximum context is 8,192 tokens, below the 16,384 you asked for."
+    gpt4 = estimate_need(get_card(CARDS, "gpt-4"), "q4_K_M", 1024)
+    assert gpt4.status(1000) == "cannot tell" and gpt4.gb is None
+    assert gpt4.sentence() == "Its parameter count is not published, so its memory cannot be estimated."
+    with pytest.raises(ValueError, match="got 0"):
+        estimate_need(gemma, "q4_K_M", 0)

