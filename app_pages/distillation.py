@@ -54,12 +54,14 @@ st.subheader("Train two students")
 n_train = len(corpus.train)
 sizes = [s for s in (10_000, 20_000, 50_000, 100_000, 200_000) if s < n_train] + [n_train]
 MAX_STEPS = min(600, limits().max_train_steps)
+DEFAULT = DistillConfig()  # the page's defaults are the library's (the benchmark measures those)
 SPECS = {  # the URL holds every setting, so a link reproduces the lesson
-    "distill.preset": QuerySpec("student", "half_slim", choice(PRESETS)),
-    "distill.transfer": QuerySpec("data", 50_000, lambda raw: choice(sizes)(int(raw))),
-    "distill.temperature": QuerySpec("T", 2.0, number(0.5, 10.0, 0.5), lambda v: f"{v:g}"),
-    "distill.alpha": QuerySpec("alpha", 0.9, number(0.0, 1.0, 0.05), lambda v: f"{v:g}"),
-    "distill.steps": QuerySpec("steps", 150, integer(10, MAX_STEPS, 10)),
+    "distill.preset": QuerySpec("student", DEFAULT.preset, choice(PRESETS)),
+    "distill.transfer": QuerySpec("data", DEFAULT.transfer_chars, lambda raw: choice(sizes)(int(raw))),
+    "distill.temperature": QuerySpec("T", DEFAULT.temperature, number(0.5, 10.0, 0.5), lambda v: f"{v:g}"),
+    "distill.alpha": QuerySpec("alpha", DEFAULT.alpha, number(0.0, 1.0, 0.05), lambda v: f"{v:g}"),
+    "distill.hidden": QuerySpec("hidden", DEFAULT.hidden_weight, number(0.0, 4.0, 0.5), lambda v: f"{v:g}"),
+    "distill.steps": QuerySpec("steps", DEFAULT.steps, integer(10, MAX_STEPS, 10)),
 }
 url_notes(init_from_query(SPECS))
 c1, c2 = st.columns(2)
@@ -73,10 +75,20 @@ transfer = c2.select_slider(
     format_func=lambda n: f"{n / 1000:.0f} K chars ({n / n_train:.0%} of the training text)",
     help=term_help("transfer set", "windows"),
 )
-c3, c4, c5 = st.columns(3)
+c3, c4, c5, c6 = st.columns(4)
 temperature = c3.slider("Temperature T", 0.5, 10.0, step=0.5, key="distill.temperature", help=term_help("Temperature"))
 alpha = c4.slider("alpha (share of the soft loss)", 0.0, 1.0, step=0.05, key="distill.alpha", help=term_help("alpha"))
-steps = c5.slider("Steps", 10, MAX_STEPS, step=10, key="distill.steps", help="Training steps for each student.")
+hidden = c5.slider(
+    "Hidden-state matching",
+    0.0,
+    4.0,
+    step=0.5,
+    key="distill.hidden",
+    help="Weight of a second loss: each student block's output should match the teacher's residual stream after "
+    "the teacher block it replaces (relative squared error). 0 = match the output distribution only. Only for "
+    "students copied from the teacher.",
+)
+steps = c6.slider("Steps", 10, MAX_STEPS, step=10, key="distill.steps", help="Training steps for each student.")
 sync_query(SPECS, share="distillation")
 
 
@@ -88,11 +100,19 @@ def student_params(preset_key: str) -> int:
 share = student_params(preset) / info["params"]
 st.caption(
     f"This student has {student_params(preset):,} parameters, {share:.1%} of the teacher. Loss = alpha · T² · "
-    "KL(teacher‖student at T) + (1 − alpha) · cross-entropy. The teacher saw all the training text; the "
+    "KL(teacher‖student at T) + (1 − alpha) · cross-entropy (+ the hidden-state term, if set). The teacher saw "
+    "all the training text; the "
     "student only the transfer set. Little data is the classic setting where soft targets help most; give "
     "the student all of it and see whether hard labels catch up."
 )
-config = DistillConfig(preset=preset, temperature=temperature, alpha=alpha, steps=steps, transfer_chars=transfer)
+config = DistillConfig(
+    preset=preset,
+    temperature=temperature,
+    alpha=alpha,
+    steps=steps,
+    transfer_chars=transfer,
+    hidden_weight=hidden if PRESETS[preset].from_teacher else 0.0,
+)
 
 b1, b2 = st.columns([1, 5])
 train_clicked = b1.button("Train", type="primary", key="distill.train")

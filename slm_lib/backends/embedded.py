@@ -42,7 +42,9 @@ from slm_lib.chat import (
     check_prompt_length,
 )
 from slm_lib.smollm import loader as smollm
+from slm_lib.smollm.compress import VARIANTS, build_fast
 from slm_lib.smollm.llama_fast import FastLlama, generate_tokens
+from slm_lib.smollm.q4 import fast_from_gguf
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
 __all__ = ["BASE_MODEL", "DEFAULT_SYSTEM", "EmbeddedBackend", "encode_chat", "generate_task"]
 
 BASE_MODEL = smollm.MODEL_NAME  # "smollm2-135m"
-VARIANT_NAMES = ("int8", "int4-g32", "pruned-50", "2of4", "wanda-50", "wanda-2of4")
+VARIANT_NAMES = tuple(name for name in VARIANTS if name != "float")  # int8, int4-q4_1, ...
+FROM_FILE = "int4-q4_1"  # the GGUF's own codes: read straight from the file, no float model in memory
 # SmolLM2's chat template adds this system message when the conversation has none.
 DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 ROLES = ("system", "user", "assistant")
@@ -124,23 +127,25 @@ class EmbeddedBackend:
             if model in self._models:
                 return 0.0
             try:
-                source = smollm.load_hub(model) if model in smollm.HUB_MODELS else smollm.load(on_progress)
+                fast = self._build(model, variant, on_progress)
             except BackendError:
                 raise
             except (OSError, ValueError) as exc:
                 raise BackendUnavailable(f"could not load {model}: {exc}") from exc
-            if variant:
-                from slm_lib.smollm.compress import build_fast
-
-                fast = build_fast(source.model, source.tokenizer, variant)[0]
-            else:
-                fast = FastLlama.from_hf(source.model)
-            del source  # the transformers copy is no longer needed: FastLlama holds the weights
             variants = [m for m in self._models if m != BASE_MODEL]
             while variant and len(variants) >= self._max_variants:  # bound memory: evict the oldest variant
                 del self._models[variants.pop(0)]
             self._models[model] = fast
         return time.perf_counter() - start
+
+    @staticmethod
+    def _build(model: str, variant: str, on_progress: Callable[[str], None] | None) -> FastLlama:
+        if variant == FROM_FILE:  # peak memory near the file's size: the float model is never built
+            return fast_from_gguf(smollm.gguf_path())
+        source = smollm.load_hub(model) if model in smollm.HUB_MODELS else smollm.load(on_progress)
+        if variant:
+            return build_fast(source.model, source.tokenizer, variant)[0]
+        return FastLlama.from_hf(source.model)  # the transformers copy is dropped on return
 
     def _tokenizer(self, model: str) -> PreTrainedTokenizerBase:
         """The tokenizer for ``model`` (all local variants share the base one), loaded once."""

@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from slm_lib.compress.distill_loss import distillation_loss
-from slm_lib.compress.students import PRESETS, make_student
+from slm_lib.compress.distill_loss import distillation_loss, forward_with_states, hidden_state_loss
+from slm_lib.compress.students import PRESETS, make_student, matched_layers
 from slm_lib.settings import limits
 from slm_lib.tiny import (
     LAB_EVAL,
@@ -62,16 +62,17 @@ class DistillConfig:
     fixed windows. Little data is the classic setting where soft targets help most.
     """
 
-    preset: str = "half_slim"
+    preset: str = "half_trim"
     temperature: float = 2.0
     alpha: float = 0.9
     steps: int = 150
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch: int = 32
     transfer_chars: int = 50_000
     seed: int = 0
     eval_every: int = 25  # steps between the small held-out checks drawn on the live chart (0 = never)
     latency_tokens: int = 16  # characters generated per latency measurement
+    hidden_weight: float = 1.0  # weight of hidden-state matching (0 = logits only); teacher-copied students only
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -93,6 +94,8 @@ class DistillConfig:
             raise ValueError(f"DistillConfig.eval_every={self.eval_every} must be >= 0")
         if self.latency_tokens < 1:
             raise ValueError(f"DistillConfig.latency_tokens={self.latency_tokens} must be >= 1")
+        if not 0 <= self.hidden_weight <= 10:
+            raise ValueError(f"DistillConfig.hidden_weight={self.hidden_weight} must be between 0 and 10")
 
 
 @dataclass(frozen=True)
@@ -164,30 +167,32 @@ def _transfer_windows(text: torch.Tensor, block: int) -> torch.Tensor:
 
 
 class _CachedTeacher:
-    """The frozen teacher's logits for transfer windows, each window computed once.
+    """The frozen teacher's logits (and matched hidden states) for transfer windows, each computed once.
 
-    The teacher never changes, so neither do its logits for a window: they are kept (in fp16, up to
-    TEACHER_CACHE_BYTES) and later batches reuse them instead of running the teacher again.
+    The teacher never changes, so neither does its output for a window: it is kept (in fp16, up to
+    TEACHER_CACHE_BYTES) and later batches reuse it instead of running the teacher again.
     """
 
-    def __init__(self, teacher: TinyLM, windows: torch.Tensor) -> None:
-        self.teacher, self.windows = teacher, windows
-        self.cache: dict[int, torch.Tensor] = {}
-        per_window = (windows.shape[1] - 1) * teacher.config.vocab_size * 2  # bytes of one window's fp16 logits
+    def __init__(self, teacher: TinyLM, windows: torch.Tensor, layers: tuple[int, ...] = ()) -> None:
+        self.teacher, self.windows, self.layers = teacher, windows, layers
+        self.cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        c = teacher.config
+        per_window = (windows.shape[1] - 1) * (c.vocab_size + len(layers) * c.n_embd) * 2  # fp16 bytes
         self.capacity = TEACHER_CACHE_BYTES // per_window
 
-    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
-        """Logits for windows ``ids`` (B,): (B, T, V) float32."""
+    def __call__(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, T, V) and matched states (L, B, T, C) for windows ``ids`` (B,), float32."""
         missing = sorted({int(i) for i in ids} - self.cache.keys())
-        fresh: dict[int, torch.Tensor] = {}
+        fresh: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         if missing:
             with torch.inference_mode():
-                out = self.teacher(self.windows[missing, :-1].to(model_device(self.teacher)))  # (m, T, V)
-            fresh = dict(zip(missing, out.half(), strict=True))
+                x = self.windows[missing, :-1].to(model_device(self.teacher))
+                logits, states = forward_with_states(self.teacher, x, self.layers)  # (m, T, V), (L, m, T, C)
+            fresh = {i: (logits[j].half(), states[:, j].half()) for j, i in enumerate(missing)}
             room = max(0, self.capacity - len(self.cache))
             self.cache.update(dict(list(fresh.items())[:room]))
         rows = [self.cache[i] if i in self.cache else fresh[i] for i in map(int, ids)]
-        return torch.stack(rows).float()
+        return torch.stack([r[0] for r in rows]).float(), torch.stack([r[1] for r in rows], dim=1).float()
 
 
 def distill(
@@ -211,7 +216,8 @@ def distill(
     windows = _transfer_windows(load_corpus().train[: config.transfer_chars], teacher.config.block_size)
     gen = torch.Generator().manual_seed(config.seed)
     order = torch.randint(0, len(windows), (config.steps, config.batch), generator=gen)  # same batches for both
-    teacher_logits = _CachedTeacher(teacher, windows)
+    layers = matched_layers(teacher.config.n_layer, config.preset) if config.hidden_weight > 0 else ()
+    teacher_out = _CachedTeacher(teacher, windows, layers)
 
     def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         chunk = windows[order[step]].to(dev)  # (B, T + 1)
@@ -221,10 +227,14 @@ def distill(
 
     def soft_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
         x, y = batch(step)
-        logits = model(x).flatten(0, 1)  # (B*T, V)
+        logits, states = forward_with_states(model, x, range(len(layers)))  # (B, T, V), (L, B, T, C)
+        logits = logits.flatten(0, 1)  # (B*T, V)
         ce_now["distilled"] = F.cross_entropy(logits, y).item()
-        t_logits = teacher_logits(order[step]).flatten(0, 1)  # (B*T, V)
-        return distillation_loss(logits, t_logits, y, config.temperature, config.alpha)
+        t_logits, t_states = teacher_out(order[step])
+        loss = distillation_loss(logits, t_logits.flatten(0, 1), y, config.temperature, config.alpha)
+        if layers:
+            loss = loss + config.hidden_weight * hidden_state_loss(states, t_states.to(states.device))
+        return loss
 
     def hard_loss(model: torch.nn.Module, step: int) -> torch.Tensor:
         x, y = batch(step)

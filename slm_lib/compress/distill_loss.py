@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from slm_lib.tiny import TinyLM, load_corpus, model_device
 
-__all__ = ["SoftTargets", "distillation_loss", "soft_targets"]
+__all__ = ["SoftTargets", "distillation_loss", "forward_with_states", "hidden_state_loss", "soft_targets"]
 
 
 def distillation_loss(
@@ -43,6 +43,35 @@ def distillation_loss(
     soft = F.kl_div(log_p_student, log_p_teacher, log_target=True, reduction="batchmean")
     hard = F.cross_entropy(student_logits, targets)
     return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+def forward_with_states(model: TinyLM, idx: torch.Tensor, layers: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (B, T, V) and the residual stream after each block in ``layers``: (len(layers), B, T, C).
+
+    The same computation as ``model(idx)``, keeping the intermediate states a student can be taught to match.
+    """
+    pos = torch.arange(idx.shape[1], device=idx.device)
+    x = model.tok_emb(idx) + model.pos_emb(pos)  # (B, T, C)
+    states = []
+    for i, block in enumerate(model.blocks):
+        x = block(x)
+        if i in layers:
+            states.append(x)
+    kept = torch.stack(states) if states else x.new_zeros(0, *x.shape)
+    return model.head(model.ln_f(x)), kept
+
+
+def hidden_state_loss(student_states: torch.Tensor, teacher_states: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between matched residual streams, relative to the teacher's mean square.
+
+    Dividing by the teacher's own scale makes 1.0 mean "as far off as predicting zeros", whatever the layer.
+
+    Example:
+        >>> t = torch.ones(1, 2, 3, 4)
+        >>> hidden_state_loss(torch.zeros_like(t), t).item(), hidden_state_loss(t, t).item()
+        (1.0, 0.0)
+    """
+    return F.mse_loss(student_states, teacher_states) / teacher_states.pow(2).mean().clamp_min(1e-8)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 
 from slm_lib.tiny import TinyConfig, TinyLM, model_device
 
-__all__ = ["PRESETS", "StudentPreset", "make_student"]
+__all__ = ["PRESETS", "StudentPreset", "make_student", "matched_layers"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,10 @@ class StudentPreset:
 
 # "half" keeps the embeddings and output head whole, so half the layers is more than half the parameters
 # (52.6% of this teacher). "half_slim" also keeps only 3/4 of each MLP's neurons (depth and width pruning
-# before distillation, as in NVIDIA's Minitron) and lands under half (44.7%).
+# before distillation, as in NVIDIA's Minitron) and lands under half (44.7%); "half_trim" keeps 7/8 of them,
+# the most a two-block student can keep and stay under half (48.6%): the distillation page's default.
 PRESETS: dict[str, StudentPreset] = {
+    "half_trim": StudentPreset("Half the layers and ⅞ of each MLP, copied from the teacher", True, 2, 0.875),
     "half_slim": StudentPreset("Half the layers and ¾ of each MLP, copied from the teacher", True, 2, 0.75),
     "half": StudentPreset("Half the layers, copied from the teacher's alternate layers (DistilBERT)", True),
     "narrow": StudentPreset("Narrower student from scratch (2 layers, half the width)", False),
@@ -85,3 +87,20 @@ def make_student(teacher: TinyLM, preset: str, seed: int = 0) -> TinyLM:
         for block in student.blocks:
             _keep_neurons_(block, spec.mlp_fraction)
     return student.train()
+
+
+def matched_layers(teacher_layers: int, preset: str) -> tuple[int, ...]:
+    """For each block of a teacher-copied student, the teacher block whose output it stands in for.
+
+    A student that keeps blocks 0 and 2 of 4 replaces blocks 0-1 with its first block and 2-3 with its second,
+    so its block outputs should match the teacher's after blocks 1 and 3. Empty for students from scratch.
+
+    Example:
+        >>> matched_layers(4, "half")
+        (1, 3)
+    """
+    spec = PRESETS[preset]
+    if not spec.from_teacher:
+        return ()
+    keep = range(0, teacher_layers, spec.layer_step)
+    return tuple(min(k + spec.layer_step, teacher_layers) - 1 for k in keep)

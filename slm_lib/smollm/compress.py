@@ -1,15 +1,18 @@
-"""Compress the real SmolLM2-135M-Instruct: int8, int4, magnitude, 2:4 and Wanda pruning, measured.
+"""Compress the real SmolLM2-135M-Instruct: int8, int4, magnitude, 2:4, Wanda and structured pruning, measured.
 
 Each variant is built from the on-board float model (which is never modified), then measured the way
 llama.cpp's quantize table and the Wanda paper report models: perplexity on held-out English text,
 bytes of weights stored, decode speed, and the answer to one fixed prompt.
 
 - int8: one scale per output channel, run by torch's int8 weight-only CPU kernel (real int8 matmuls).
-- int4-g32: one scale and zero point per 32 weights (like GGUF Q4_1), stored packed two codes per byte;
-  computed by dequantizing to float at load, because torch's int4 CPU kernel is slower than float here.
+- int4-g32 / int4-q4_1: 4-bit codes in blocks of 32 inputs, run by torch's int4 CPU kernel, on two grids:
+  a zero-point grid (integer zero point, 0.0 exactly representable) and Q4_1's (float minimum + step), the
+  GGUF's own, which gives back the file's codes (:mod:`slm_lib.smollm.q4`). The token table / head is int8.
 - pruned-50 / 2of4: zero the smallest |W| (50% of each matrix / 2 of every 4 inputs).
 - wanda-50 / wanda-2of4: score = |W| x ||X||_2 of that weight's input channel over a calibration text,
-  compared within each output row (Sun et al. 2023). Pruned weights stay dense float: no speed-up on CPU.
+  compared within each output row (Sun et al. 2023). Zeroed weights stay dense float: no speed-up on CPU.
+- mlp-75 / mlp-75-ls: remove 25% of every MLP's channels (:mod:`slm_lib.smollm.structured`): smaller
+  matrices, fewer multiply-adds per token; ``-ls`` refits ``down_proj`` by least squares on the calibration text.
 
 Example:
     result = build_variant("int8", on_progress=lambda f, msg: print(f"{f:.0%} {msg}"))
@@ -34,7 +37,9 @@ from slm_lib.compress.quant_grid import QuantizedTensor, QuantSpec, quantize_ten
 from slm_lib.compress.sparsity import n_of_m_mask, sparse_bytes, unstructured_mask
 from slm_lib.settings import ASSETS_DIR
 from slm_lib.smollm import loader as smollm
-from slm_lib.smollm.llama_fast import DenseLinear, FastLlama, Int8Linear, generate_tokens
+from slm_lib.smollm.llama_fast import DenseLinear, FastLlama, Int4Linear, Int8Linear, generate_tokens
+from slm_lib.smollm.q4 import quantize_q4_1
+from slm_lib.smollm.structured import mlp_calibration, prune_mlp_channels
 
 __all__ = [
     "FIXED_PROMPT",
@@ -52,7 +57,7 @@ __all__ = [
     "wanda_input_norms",
 ]
 
-VERSION = 1  # bump when a variant's recipe changes, so cached results are recomputed
+VERSION = 2  # bump when a variant's recipe changes, so cached results are recomputed
 FIXED_PROMPT = "What is the length of the hypotenuse in a right angled triangle? Let's think step by step."
 CORPUS = ASSETS_DIR / "corpus.txt"
 Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
@@ -65,8 +70,10 @@ class VariantSpec:
     name: str
     kind: str  # "float" | "quant" | "prune"
     label: str
-    sparsity: float = 0.0
+    sparsity: float = 0.0  # unstructured/2:4: share of zeroed weights; channels: share of MLP channels removed
     bits: float = 32.0
+    pattern: str = "dense"  # "dense" | "unstructured" | "2:4" | "channels"
+    refit: bool = False  # channels: refit down_proj by least squares on the calibration text
 
 
 VARIANTS: dict[str, VariantSpec] = {
@@ -74,11 +81,21 @@ VARIANTS: dict[str, VariantSpec] = {
     for v in (
         VariantSpec("float", "float", "float32 (dequantized Q4_1 GGUF)"),
         VariantSpec("int8", "quant", "int8 per-channel, weight-only", bits=8),
-        VariantSpec("int4-g32", "quant", "int4 asymmetric, groups of 32", bits=4),
-        VariantSpec("pruned-50", "prune", "magnitude, 50% unstructured", sparsity=0.5),
-        VariantSpec("2of4", "prune", "magnitude, 2:4", sparsity=0.5),
-        VariantSpec("wanda-50", "prune", "Wanda, 50% unstructured", sparsity=0.5),
-        VariantSpec("wanda-2of4", "prune", "Wanda, 2:4", sparsity=0.5),
+        VariantSpec("int4-g32", "quant", "int4 zero-point grid (holds 0.0 exactly), groups of 32", bits=4),
+        VariantSpec("int4-q4_1", "quant", "int4 Q4_1 grid (minimum + scale), groups of 32", bits=4),
+        VariantSpec("pruned-50", "prune", "magnitude, 50% unstructured", 0.5, pattern="unstructured"),
+        VariantSpec("2of4", "prune", "magnitude, 2:4", 0.5, pattern="2:4"),
+        VariantSpec("wanda-50", "prune", "Wanda, 50% unstructured", 0.5, pattern="unstructured"),
+        VariantSpec("wanda-2of4", "prune", "Wanda, 2:4", 0.5, pattern="2:4"),
+        VariantSpec("mlp-75", "prune", "structured: 25% of MLP channels removed", 0.25, pattern="channels"),
+        VariantSpec(
+            "mlp-75-ls",
+            "prune",
+            "structured: 25% of MLP channels removed + least-squares refit",
+            0.25,
+            pattern="channels",
+            refit=True,
+        ),
     )
 }
 
@@ -91,6 +108,7 @@ class CompressConfig:
     window: int = 512
     calib_tokens: int = 512
     answer_tokens: int = 64
+    refit_tokens: int = 2048  # calibration tokens for the structured variants (ranking + least squares)
 
     def __post_init__(self) -> None:
         if not 16 <= self.window <= 2048:
@@ -99,6 +117,8 @@ class CompressConfig:
             raise ValueError(f"eval_tokens={self.eval_tokens} must be a positive multiple of window={self.window}")
         if not 16 <= self.calib_tokens <= 4096:
             raise ValueError(f"calib_tokens must be in [16, 4096], got {self.calib_tokens}")
+        if not 64 <= self.refit_tokens <= 8192:
+            raise ValueError(f"refit_tokens must be in [64, 8192], got {self.refit_tokens}")
         if not 1 <= self.answer_tokens <= 512:
             raise ValueError(f"answer_tokens must be in [1, 512], got {self.answer_tokens}")
 
@@ -119,6 +139,7 @@ class VariantResult:
     answer: str
     sparsity: float
     runtime: str  # how the weights are computed with at run time
+    macs_per_token: int = 0  # multiply-adds of the weight matrices per generated token
 
 
 def eval_text() -> tuple[str, str]:
@@ -222,26 +243,38 @@ def build_fast(
         tally.params += w.numel()
 
     if spec.kind == "quant":
-        int4 = QuantSpec(4, symmetric=False, granularity="group", group_size=32)
-        qspec = QuantSpec(bits=8) if name == "int8" else int4
+        int8 = QuantSpec(bits=8)
 
-        def make_linear(w: Tensor) -> DenseLinear | Int8Linear:
-            qt = quantize_tensor(w, qspec)
-            count(w, qt.nbytes)
+        def make_head(table: Tensor) -> Int8Linear:  # the tied token table / output head: int8 per row
+            qt = quantize_tensor(table, int8)
+            count(table, qt.nbytes)
+            return _int8_linear(qt)
+
+        def make_linear(w: Tensor) -> Int8Linear | Int4Linear:
             if name == "int8":
+                qt = quantize_tensor(w, int8)
+                count(w, qt.nbytes)
                 return _int8_linear(qt)
-            return DenseLinear(qt.dequantize())  # int4: packed on disk, float while computing
+            if name == "int4-g32":  # zero-point grid: it must contain 0.0 exactly
+                qt = quantize_tensor(w, QuantSpec(4, symmetric=False, granularity="group", group_size=32))
+                count(w, qt.nbytes)
+                return _int4_linear(qt)
+            blocks = quantize_q4_1(w)  # Q4_1 grid: from each block's minimum to its maximum
+            count(w, blocks.nbytes)
+            return blocks.linear()
 
-        say(0.1, f"quantizing every matrix ({qspec.label})")
-        fast = FastLlama.from_hf(model, make_linear)
-        head = quantize_tensor(fast.embed, qspec)  # the tied embedding/head table, quantized once
-        count(fast.embed, head.nbytes)
-        fast.embed = head.dequantize()  # token lookup reads only a few rows
-        fast.lm_head = _int8_linear(head) if name == "int8" else DenseLinear(fast.embed)
-        runtime = "torch int8 weight-only kernel" if name == "int8" else "dequantized to float32 for compute"
+        say(0.1, f"quantizing every matrix ({spec.label})")
+        fast = FastLlama.from_hf(model, make_linear, make_head=make_head)
+        runtime = "torch int8 kernel" if name == "int8" else "torch int4 kernel; head int8"
     else:
         weights = None
-        if spec.kind == "prune":
+        if spec.pattern == "channels":  # structured: whole MLP channels go, the matrices shrink
+            say(0.05, f"calibration: MLP channels over {cfg.refit_tokens} tokens")
+            calib_ids = tokenizer(eval_text()[1])["input_ids"][: cfg.refit_tokens]
+            calib = mlp_calibration(model, torch.tensor([calib_ids]))
+            say(0.15, "ranking channels" + (" and refitting down_proj by least squares" if spec.refit else ""))
+            weights = prune_mlp_channels(model, calib, 1 - spec.sparsity, refit=spec.refit)
+        elif spec.kind == "prune":
             norms = None
             if name.startswith("wanda"):
                 say(0.05, f"calibration: input norms over {cfg.calib_tokens} tokens")
@@ -251,7 +284,7 @@ def build_fast(
             weights = _pruned_weights(model, spec, norms)
 
         def make_linear(w: Tensor) -> DenseLinear:
-            if spec.kind == "prune":
+            if spec.kind == "prune" and spec.pattern != "channels":
                 layout = "n:m" if "2of4" in name else "csr"
                 count(w, sparse_bytes(w, layout))
             else:
@@ -259,8 +292,9 @@ def build_fast(
             return DenseLinear(w)
 
         fast = FastLlama.from_hf(model, make_linear, weights)
-        count(fast.embed, fast.embed.numel() * 4)
-        runtime = "float32 dense" + (" (zeros are still multiplied)" if spec.kind == "prune" else "")
+        count(fast.embed.weight, fast.embed.nbytes())
+        runtime = "float32 dense" + (" (zeros are still multiplied)" if spec.pattern in ("unstructured", "2:4") else "")
+        runtime += ", smaller MLP matrices" if spec.pattern == "channels" else ""
     norms_n = sum(lyr.attn_norm.numel() + lyr.mlp_norm.numel() for lyr in fast.layers) + fast.final_norm.numel()
     return fast, tally.total + norms_n * 4, tally.params + norms_n, runtime
 
@@ -271,9 +305,17 @@ def _int8_linear(qt: QuantizedTensor) -> Int8Linear:
     return Int8Linear(codes, qt.scale.float())
 
 
+def _int4_linear(qt: QuantizedTensor) -> Int4Linear:
+    """The int4 kernel for a zero-point QuantizedTensor in groups of 32: ``(q - z) * s = s * q + (-z * s)``."""
+    out, n_in = qt.shape
+    scale = qt.scale.float().view(out, n_in // 32)
+    minimum = -qt.zero_points().float().view(out, n_in // 32) * scale
+    return Int4Linear(qt.int_codes().view(out, n_in), scale, minimum, 32)
+
+
 # --------------------------------------------------------------------------------------------- cache
 def _cache_path(name: str, cfg: CompressConfig) -> Path:
-    key = f"{name}-v{VERSION}-e{cfg.eval_tokens}w{cfg.window}c{cfg.calib_tokens}a{cfg.answer_tokens}"
+    key = f"{name}-v{VERSION}-e{cfg.eval_tokens}w{cfg.window}c{cfg.calib_tokens}a{cfg.answer_tokens}r{cfg.refit_tokens}"
     folder = settings.cache_dir() / "slm-compress"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{key}.json"
@@ -330,6 +372,7 @@ def build_variant(
         answer=loaded.tokenizer.decode(tokens, skip_special_tokens=True),
         sparsity=VARIANTS[name].sparsity,
         runtime=runtime,
+        macs_per_token=fast.macs_per_token(),
     )
     path = _cache_path(name, cfg)
     tmp = path.with_suffix(".tmp")

@@ -32,6 +32,8 @@ def test_contract_and_model_list(backend):
         "smollm2-135m:pruned-50",
         "smollm2-135m:2of4",
         "smollm2-135m:wanda-50",
+        "smollm2-135m:int4-q4_1",
+        "smollm2-135m:mlp-75-ls",
     } <= set(models)
 
 
@@ -123,3 +125,18 @@ def test_max_new_tokens_is_capped(backend, monkeypatch):
         "smollm2-135m", [{"role": "user", "content": "Tell me a long story."}], ChatOptions(max_new_tokens=500)
     )
     assert result.stats.completion_tokens <= 5
+
+
+def test_q4_1_variant_is_served_from_the_gguf_without_a_float_model(monkeypatch):
+    from slm_lib.smollm import loader as smollm
+
+    def no_float_model(*args, **kwargs):
+        raise AssertionError("the float model was loaded")
+
+    backend = EmbeddedBackend()
+    backend._tokenizer("smollm2-135m")  # the tokenizer comes from the converted folder, loaded beforehand
+    monkeypatch.setattr(smollm, "load", no_float_model)
+    result = backend.chat(
+        "smollm2-135m:int4-q4_1", [{"role": "user", "content": QUESTION}], ChatOptions(max_new_tokens=24)
+    )
+    assert "hypotenuse" in result.text.lower() and result.stats.tokens_per_second > 0

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from slm_lib.compress.distill import DistillConfig, distill
+from slm_lib.compress.distill_loss import forward_with_states, hidden_state_loss
 from slm_lib.tiny import EvalConfig
 
 FAST = dict(steps=4, batch=4, transfer_chars=3_000, eval_every=2, latency_tokens=2)
@@ -59,7 +60,9 @@ def test_distill_is_reproducible(teacher):
 
 
 def test_alpha_zero_makes_both_students_identical(teacher):
-    result = distill(teacher, DistillConfig(preset="half", alpha=0.0, **FAST), eval_config=QUICK_EVAL)
+    result = distill(
+        teacher, DistillConfig(preset="half", alpha=0.0, hidden_weight=0.0, **FAST), eval_config=QUICK_EVAL
+    )
     assert result.distilled_ce == result.baseline_ce  # same init, same batches, same loss
 
 
@@ -75,3 +78,27 @@ def test_stop_and_divergence_are_reported(teacher):
     result = distill(broken, DistillConfig(preset="narrow", **FAST), eval_config=QUICK_EVAL)
     assert result.distilled_diverged and not result.baseline_diverged
     assert result.distilled_ce == () and len(result.baseline_ce) == 4
+
+
+def test_hidden_state_matching_changes_the_distilled_student_only(teacher):
+    plain = distill(teacher, DistillConfig(preset="half", hidden_weight=0.0, **FAST), eval_config=QUICK_EVAL)
+    matched = distill(teacher, DistillConfig(preset="half", hidden_weight=1.0, **FAST), eval_config=QUICK_EVAL)
+    assert matched.baseline_ce == plain.baseline_ce  # the hard-label student never sees the teacher
+    assert matched.distilled_ce[0] == plain.distilled_ce[0]  # same start: the first batch's CE is identical
+    assert not same_state(matched.distilled_model, plain.distilled_model)
+
+
+def test_forward_with_states_is_the_models_forward(teacher):
+    x = torch.randint(0, teacher.config.vocab_size, (2, 16))
+    logits, states = forward_with_states(teacher, x, (1, 3))
+    assert torch.allclose(logits, teacher(x), atol=1e-6)
+    assert states.shape == (2, 2, 16, teacher.config.n_embd)
+
+
+def test_hidden_state_loss_is_relative_to_the_teachers_scale():
+    t = torch.randn(2, 3, 4, 8)
+    assert hidden_state_loss(t, t).item() == 0.0
+    assert hidden_state_loss(torch.zeros_like(t), t).item() == pytest.approx(1.0)
+    assert hidden_state_loss(torch.zeros_like(t), 10 * t).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="hidden_weight=-1"):
+        DistillConfig(hidden_weight=-1)

@@ -7,8 +7,8 @@ import copy
 import pytest
 import torch
 
-from slm_lib.compress.students import PRESETS, make_student
-from slm_lib.tiny import param_count
+from slm_lib.compress.students import PRESETS, make_student, matched_layers
+from slm_lib.tiny import load_teacher, param_count
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -42,3 +42,13 @@ def test_narrow_student_is_fresh_and_small(teacher):
     student = make_student(teacher, "narrow", seed=1)
     assert student.config.n_embd == 16 and student.config.n_layer == PRESETS["narrow"].n_layer
     assert param_count(student) < param_count(teacher)
+
+
+def test_trimmed_student_is_under_half_of_the_bundled_teacher(teacher):
+    bundled = load_teacher()  # the page's teacher: its embeddings and head are a smaller share than the fixture's
+    student = make_student(bundled, "half_trim")
+    assert student.config.mlp_hidden == 448 and student.config.n_layer == 2
+    assert param_count(student) == 406_759 and param_count(student) / param_count(bundled) <= 0.5
+    assert matched_layers(teacher.config.n_layer, "half_trim") == (1, 3)
+    assert matched_layers(6, "half") == (1, 3, 5) and matched_layers(5, "half") == (1, 3, 4)
+    assert matched_layers(teacher.config.n_layer, "narrow") == ()

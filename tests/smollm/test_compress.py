@@ -10,7 +10,7 @@ import torch
 from slm_lib.smollm import compress as sc
 from slm_lib.smollm import loader as smollm
 
-SMALL = sc.CompressConfig(eval_tokens=256, window=256, calib_tokens=128, answer_tokens=4)
+SMALL = sc.CompressConfig(eval_tokens=256, window=256, calib_tokens=128, answer_tokens=4, refit_tokens=256)
 
 
 def test_config_validates():
@@ -18,6 +18,8 @@ def test_config_validates():
         sc.CompressConfig(eval_tokens=1000, window=512)
     with pytest.raises(ValueError, match="window"):
         sc.CompressConfig(window=4)
+    with pytest.raises(ValueError, match="refit_tokens"):
+        sc.CompressConfig(refit_tokens=8)
 
 
 def test_held_out_text_is_fixed_and_separate_from_calibration():
@@ -32,9 +34,9 @@ def measured():
     before = {k: v.clone() for k, v in loaded.model.state_dict().items()}
     ids = torch.tensor(loaded.tokenizer(sc.eval_text()[0])["input_ids"][: SMALL.eval_tokens])
     rows = {}
-    for name in ("float", "int8", "int4-g32", "2of4", "wanda-50"):
+    for name in ("float", "int8", "int4-g32", "int4-q4_1", "2of4", "wanda-50", "mlp-75-ls"):
         fast, nbytes, nparams, _ = sc.build_fast(loaded.model, loaded.tokenizer, name, SMALL)
-        rows[name] = (sc.perplexity(fast, ids, SMALL.window), nbytes, nparams)
+        rows[name] = (sc.perplexity(fast, ids, SMALL.window), nbytes, nparams, fast.macs_per_token())
     return loaded, before, rows
 
 
@@ -47,6 +49,9 @@ def test_perplexities_are_finite_and_ordered(measured):
     assert abs(ppl["int8"] / ppl["float"] - 1) < 0.01  # int8 within 1% of float
     assert ppl["float"] < ppl["int4-g32"] < ppl["2of4"]
     assert ppl["wanda-50"] < ppl["2of4"]
+    # the file's own Q4_1 grid gives the weights back (bfloat16 kernel rounding aside); a zero-point grid does not
+    assert abs(ppl["int4-q4_1"] / ppl["float"] - 1) < 0.01
+    assert ppl["int4-g32"] > 1.05 * ppl["int4-q4_1"]
 
 
 @pytest.mark.slow
@@ -55,10 +60,18 @@ def test_stored_bytes_shrink_as_expected(measured):
     nbytes = {k: v[1] for k, v in rows.items()}
     assert nbytes["float"] == 4 * rows["float"][2]
     assert nbytes["int8"] < 0.27 * nbytes["float"]
-    assert nbytes["int4-g32"] < 0.6 * nbytes["int8"]
+    assert nbytes["int4-g32"] < 0.72 * nbytes["int8"] and nbytes["int4-q4_1"] < 0.72 * nbytes["int8"]
     embed, norms = 49152 * 576, 61 * 576
     linear = rows["float"][2] - embed - norms
     assert nbytes["2of4"] == linear * 2 + linear // 8 + 4 * (embed + norms)  # 2 of 4 values + 2-bit positions
+
+
+@pytest.mark.slow
+def test_structured_variant_costs_fewer_multiply_adds(measured):
+    _, _, rows = measured
+    removed = 30 * 3 * 576 * (1536 - 1152)  # 25% of the 1536 channels of every MLP: gate, up and down
+    assert rows["float"][3] - rows["mlp-75-ls"][3] == removed
+    assert rows["mlp-75-ls"][2] == rows["float"][2] - removed  # the matrices really are smaller
 
 
 @pytest.mark.slow
