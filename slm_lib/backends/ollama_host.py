@@ -14,14 +14,13 @@ Example:
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import urllib.parse
 from collections.abc import Generator
 
 import httpx
 
 from slm_lib import settings
+from slm_lib.backends.server_url import split_server_url
 
 __all__ = ["DEFAULT_PORT", "DropApiKey", "normalize_host", "validate_tag"]
 
@@ -40,38 +39,9 @@ def normalize_host(raw: str | None) -> str:
         ('http://localhost:11434', 'http://127.0.0.1:11435', 'http://127.0.0.1:11434')
     """
     text = (raw or "").strip() or settings.ollama_host()
-    if "://" in text:
-        scheme, rest = text.split("://", 1)
-        scheme = scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ValueError(f"Ollama host {raw!r}: scheme {scheme!r} is not supported; use http:// or https://")
-    else:
-        scheme, rest = "http", text
-    if any(c.isspace() for c in rest):
-        raise ValueError(f"Ollama host {raw!r} contains spaces")
-    split = urllib.parse.urlsplit(f"{scheme}://{rest}")
-    if split.username is not None or split.password is not None:
-        raise ValueError(f"Ollama host {raw!r} must not contain a user name or password")
-    if split.query or split.fragment:
-        raise ValueError(f"Ollama host {raw!r} must not contain '?' or '#'")
-    try:
-        port = split.port
-    except ValueError:
-        raise ValueError(f"Ollama host {raw!r}: the port must be a number from 1 to 65535") from None
-    if port == 0:
-        raise ValueError(f"Ollama host {raw!r}: the port must be a number from 1 to 65535")
-    hostname = split.hostname or "127.0.0.1"
-    # 0.0.0.0 / :: mean "listen everywhere" on the server; a client reaches that server on loopback.
-    if hostname in ("0.0.0.0", "::"):
-        hostname = "127.0.0.1" if hostname == "0.0.0.0" else "::1"
-    try:
-        if ipaddress.ip_address(hostname).version == 6:
-            hostname = f"[{hostname}]"
-    except ValueError:
-        pass
-    if port is None:
-        port = 443 if scheme == "https" else DEFAULT_PORT
-    return f"{scheme}://{hostname}:{port}{split.path.rstrip('/')}"
+    url = split_server_url(text, "Ollama host")
+    port = url.port if url.port is not None else (443 if url.scheme == "https" else DEFAULT_PORT)
+    return f"{url.scheme}://{url.host}:{port}{url.path}"
 
 
 def validate_tag(tag: str) -> str:

@@ -24,15 +24,14 @@ Example:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from slm_lib import settings
+from slm_lib.backends.server_url import split_server_url
 
 __all__ = [
     "ENV_VAR",
@@ -68,42 +67,16 @@ def normalize_base_url(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValueError(f"the base URL is empty; write one, {_PORT_HINT}")
-    explicit = "://" in text
-    scheme, rest = text.split("://", 1) if explicit else ("http", text)
-    scheme = scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(f"base URL {raw!r}: scheme {scheme!r} is not supported; use http:// or https://")
-    if any(c.isspace() for c in rest):
-        raise ValueError(f"base URL {raw!r} contains spaces")
-    split = urllib.parse.urlsplit(f"{scheme}://{rest}")
-    if split.username is not None or split.password is not None:
-        raise ValueError(f"base URL {raw!r} must not contain a user name or password (give the key separately)")
-    if split.query or split.fragment or "?" in rest or "#" in rest:
-        raise ValueError(f"base URL {raw!r} must not contain '?' or '#'")
-    try:
-        port = split.port
-    except ValueError:
-        raise ValueError(f"base URL {raw!r}: the port must be a number from 1 to 65535") from None
-    if port == 0:
-        raise ValueError(f"base URL {raw!r}: the port must be a number from 1 to 65535")
-    hostname = split.hostname or ("127.0.0.1" if rest.startswith(":") else "")
-    if not hostname:
-        raise ValueError(f"base URL {raw!r} has no host name")
-    if hostname in ("0.0.0.0", "::"):  # a server's bind address: the server is reached on loopback
-        hostname = "127.0.0.1" if hostname == "0.0.0.0" else "::1"
-    try:
-        if ipaddress.ip_address(hostname).version == 6:
-            hostname = f"[{hostname}]"
-    except ValueError:
-        pass
+    url = split_server_url(text, "base URL")
+    port = url.port
     if port is None:
-        if not explicit:
+        if not url.explicit_scheme:
             raise ValueError(f"base URL {raw!r} has no port; add it, {_PORT_HINT}")
-        port = 443 if scheme == "https" else 80
-    path = split.path.rstrip("/")
+        port = 443 if url.scheme == "https" else 80
+    path = url.path
     if not _PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
         raise ValueError(f"base URL {raw!r}: the path may hold only letters, digits and . _ ~ - between slashes")
-    return f"{scheme}://{hostname}:{port}{path or '/v1'}"
+    return f"{url.scheme}://{url.host}:{port}{path or '/v1'}"
 
 
 @dataclass(frozen=True)
