@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -30,12 +29,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slm_lib import settings
 from slm_lib.chat import BackendUnavailable
+from slm_lib.smollm.cache_files import FileLock, folder_problem, set_aside
 
 if TYPE_CHECKING:  # heavy imports stay lazy: Home imports this module to check status
     import torch
@@ -73,7 +72,6 @@ ORIGIN = (
 )
 
 _CONVERT_LOCK = threading.Lock()  # one conversion per process; the file lock covers other processes
-_CHECKED: dict[tuple[str, int, int], str | None] = {}  # (file, size, mtime) -> problem, so checks stay cheap
 log = logging.getLogger(__name__)
 
 
@@ -129,58 +127,9 @@ def is_converted() -> bool:
     return cache_problem() is None
 
 
-def _file_problem(path: Path, check: Callable[[Path], str | None]) -> str | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return f"{path.name} is missing"
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _CHECKED:
-        try:
-            _CHECKED[key] = check(path)
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            _CHECKED[key] = f"{path.name} cannot be read ({type(exc).__name__})"
-    return _CHECKED[key]
-
-
-def _safetensors_problem(path: Path) -> str | None:
-    """The header's tensors must end exactly where the file does (a truncated copy does not)."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        length = int.from_bytes(fh.read(8), "little")
-        if size < 8 or not 2 <= length <= min(size - 8, 100_000_000):
-            return f"{path.name} has no valid header ({size:,} bytes)"
-        header = json.loads(fh.read(length))
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    expected = 8 + length + end
-    return None if expected == size else f"{path.name} is {size:,} bytes; its header describes {expected:,}"
-
-
-def _json_problem(path: Path) -> str | None:
-    json.loads(path.read_bytes())
-    return None
-
-
 def cache_problem() -> str | None:
     """Why the converted copy cannot be used (missing, truncated or unreadable files), or None when it can."""
-    folder = converted_dir()
-    for name, check in (("model.safetensors", _safetensors_problem), ("tokenizer.json", _json_problem)):
-        problem = _file_problem(folder / name, check)
-        if problem is not None:
-            return problem
-    return None
-
-
-def _set_aside(folder: Path, problem: str) -> Path | None:
-    """Move a damaged converted copy out of the way, keeping only the latest one for inspection."""
-    if not folder.exists():
-        return None
-    for older in folder.parent.glob(f"{folder.name}.corrupt-*"):
-        shutil.rmtree(older, ignore_errors=True)
-    target = folder.with_name(f"{folder.name}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
-    os.replace(folder, target)
-    log.warning("the converted SmolLM2 copy was damaged (%s); set aside as %s", problem, target)
-    return target
+    return folder_problem(converted_dir())
 
 
 def _clean_temporary_folders() -> None:
@@ -188,27 +137,6 @@ def _clean_temporary_folders() -> None:
     for leftover in settings.cache_dir().glob(f".{CACHE_NAME}-*"):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-class _FileLock:
-    """An exclusive lock on a file (``fcntl`` on POSIX; a no-op where it is missing)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh: Any = None
-
-    def __enter__(self) -> _FileLock:
-        self._fh = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
-        try:
-            import fcntl
-
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - Windows: the in-process lock still holds
-            pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._fh.close()  # closing releases the flock
 
 
 def convert(on_progress: Callable[[str], None] | None = None) -> Path:
@@ -224,12 +152,12 @@ def convert(on_progress: Callable[[str], None] | None = None) -> Path:
     """
     target = converted_dir()
     say = on_progress or (lambda _msg: None)
-    with _CONVERT_LOCK, _FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
+    with _CONVERT_LOCK, FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
         _clean_temporary_folders()
         if (problem := cache_problem()) is None:  # another caller finished while we waited
             return target
         if target.exists():
-            _set_aside(target, problem)
+            set_aside(target, problem)
             say(f"The converted copy was damaged ({problem}): set aside, converting again.")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -251,7 +179,7 @@ def convert(on_progress: Callable[[str], None] | None = None) -> Path:
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
             if target.exists():  # appeared meanwhile (an older layout): keep it aside, never delete blindly
-                _set_aside(target, "replaced by a new conversion")
+                set_aside(target, "replaced by a new conversion")
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -286,8 +214,8 @@ def load(on_progress: Callable[[str], None] | None = None, dtype: torch.dtype | 
     except Exception as exc:  # damage the cheap check cannot see (e.g. a broken config): rebuild once
         if converted:
             raise BackendUnavailable(f"the freshly converted SmolLM2 could not be loaded: {exc}") from exc
-        with _CONVERT_LOCK, _FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
-            _set_aside(folder, f"it could not be loaded: {type(exc).__name__}")
+        with _CONVERT_LOCK, FileLock(settings.cache_dir() / f".{CACHE_NAME}.lock"):
+            set_aside(folder, f"it could not be loaded: {type(exc).__name__}")
         return load(on_progress, dtype)
     model.eval()
     return LoadedModel(model, tokenizer, time.perf_counter() - start, converted, ORIGIN)
