@@ -10,12 +10,24 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 from slm_lib.chat import ChatStats
 from slm_lib.eval.config import RunConfig
+from slm_lib.eval.questions import QuestionItem
 
-__all__ = ["LOCAL_OWNER", "STAT_FIELDS", "ResultRow", "RunRecord", "is_owner_token", "new_owner", "read_flags"]
+__all__ = [
+    "LOCAL_OWNER",
+    "STAT_FIELDS",
+    "ResultRow",
+    "RunRecord",
+    "is_owner_token",
+    "new_owner",
+    "read_flags",
+    "result_row",
+]
 
 LOCAL_OWNER = ""  # the one user of a local app: owns every run made without a token
 # The numeric stats columns, in ChatStats order (``source`` is a label, not stored).
@@ -82,3 +94,29 @@ class RunRecord:
     status: str
     config: RunConfig
     owner: str = LOCAL_OWNER
+
+
+def result_row(r: Mapping[str, Any], item: QuestionItem) -> ResultRow:
+    """One stored ``results`` row as a ``ResultRow``, with its question's text, reference and category."""
+    return ResultRow(
+        run_id=r["run_id"],
+        model=r["model"],
+        question_idx=r["question_idx"],
+        repeat=r["repeat"],
+        temperature=r["temperature"],
+        answer=r["answer"],
+        complete=bool(r["complete"]),
+        error=r["error"],
+        stats=ChatStats(
+            **{name: r[name] for name in STAT_FIELDS},  # ChatStats marks impossible values unknown
+            unknown=tuple(n for n in (r["unknown_stats"] or "").split(",") if n),
+        ),
+        score=r["score"],
+        id=r["id"],
+        question=item.question,
+        reference=item.reference,
+        category=item.category,
+        overall=r["overall"],
+        flags=read_flags(r["flags"]),
+        alternatives=item.alternatives,
+    )

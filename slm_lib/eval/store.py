@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from slm_lib import settings
-from slm_lib.chat import ChatStats
 from slm_lib.eval import store_health
 from slm_lib.eval.config import RunConfig
 from slm_lib.eval.records import (
@@ -41,7 +40,7 @@ from slm_lib.eval.records import (
     RunRecord,
     is_owner_token,
     new_owner,
-    read_flags,
+    result_row,
 )
 
 __all__ = [
@@ -291,22 +290,18 @@ class RunStore:
 
     def set_scores(self, scores: list[tuple[int, float]]) -> None:
         """Store similarity scores for result ids in one transaction."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            conn.executemany("UPDATE results SET score = ? WHERE id = ?", [(s, i) for i, s in scores])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        self._update_all("UPDATE results SET score = ? WHERE id = ?", [(s, i) for i, s in scores])
 
     def set_assessments(self, items: list[tuple[int, float, float, tuple[str, ...]]]) -> None:
         """Store ``(result id, similarity, overall, flags)`` for answers, in one transaction."""
         rows = [(sim, overall, json.dumps(list(flags), ensure_ascii=False), i) for i, sim, overall, flags in items]
+        self._update_all("UPDATE results SET score = ?, overall = ?, flags = ? WHERE id = ?", rows)
+
+    def _update_all(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         conn = self._conn()
         conn.execute("BEGIN")
         try:
-            conn.executemany("UPDATE results SET score = ?, overall = ?, flags = ? WHERE id = ?", rows)
+            conn.executemany(sql, rows)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -323,36 +318,8 @@ class RunStore:
             )
             .fetchall()
         )
-        out = []
-        for r in rows:
-            if not 0 <= r["question_idx"] < len(questions):
-                continue  # a row changed outside the app
-            item = questions[r["question_idx"]]
-            out.append(
-                ResultRow(
-                    run_id=r["run_id"],
-                    model=r["model"],
-                    question_idx=r["question_idx"],
-                    repeat=r["repeat"],
-                    temperature=r["temperature"],
-                    answer=r["answer"],
-                    complete=bool(r["complete"]),
-                    error=r["error"],
-                    stats=ChatStats(
-                        **{name: r[name] for name in STAT_FIELDS},  # ChatStats marks impossible values unknown
-                        unknown=tuple(n for n in (r["unknown_stats"] or "").split(",") if n),
-                    ),
-                    score=r["score"],
-                    id=r["id"],
-                    question=item.question,
-                    reference=item.reference,
-                    category=item.category,
-                    overall=r["overall"],
-                    flags=read_flags(r["flags"]),
-                    alternatives=item.alternatives,
-                )
-            )
-        return out
+        # rows whose question index no longer fits the run's settings were changed outside the app: skipped
+        return [result_row(r, questions[r["question_idx"]]) for r in rows if 0 <= r["question_idx"] < len(questions)]
 
     def finished_keys(self, run_id: int) -> set[tuple[str, float, int, int]]:
         """``(model, temperature, question_idx, repeat)`` of every cell that has a row (answer or error)."""
