@@ -21,62 +21,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from slm_lib import settings
 from slm_lib.jobs.job import Job, JobCancelled, JobContext, JobError, Place, QueueFull, WorkerCrashed
+from slm_lib.jobs.lanes import Lane, LaneStats
 from slm_lib.jobs.workers import ProcessWorker, ThreadWorker, Worker
 
-__all__ = ["GENERATE", "MEASURE", "TRAIN", "JobPool", "Lane", "LaneStats", "Mode", "app_pool", "echo_task"]
+__all__ = ["JobPool", "Mode", "echo_task"]
 
 Mode = Literal["thread", "process"]
-GENERATE = "generate"  # answers of the on-board model (one worker process shares one model between them)
-TRAIN = "train"  # lab training runs and long measurements (one job per worker process: each uses a core)
-MEASURE = "measure"  # short measurements a page needs to show itself (one at a time, never behind a training)
-
-
-@dataclass(frozen=True)
-class Lane:
-    """One kind of job: at most ``processes × per_process`` run at once, at most ``max_waiting`` wait.
-
-    ``per_process`` jobs share one worker process (and what it loaded, e.g. one model); ``max_run_s`` cancels
-    a job that runs longer (None: no limit).
-    """
-
-    kind: str
-    processes: int = 1
-    per_process: int = 1
-    max_waiting: int = 50
-    max_run_s: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.kind:
-            raise ValueError("Lane.kind must be a non-empty name")
-        if self.processes < 1 or self.per_process < 1:
-            raise ValueError(
-                f"Lane {self.kind!r}: processes={self.processes} and per_process={self.per_process} must be >= 1"
-            )
-        if self.max_waiting < 0:
-            raise ValueError(f"Lane {self.kind!r}: max_waiting={self.max_waiting} must be >= 0")
-        if self.max_run_s is not None and self.max_run_s <= 0:
-            raise ValueError(f"Lane {self.kind!r}: max_run_s={self.max_run_s} must be > 0 or None")
-
-    @property
-    def cap(self) -> int:
-        """Jobs of this kind that may run at once."""
-        return self.processes * self.per_process
-
-
-@dataclass(frozen=True)
-class LaneStats:
-    """A lane right now: jobs running and waiting, live worker processes (0 in thread mode)."""
-
-    kind: str
-    running: int
-    waiting: int
-    cap: int
-    workers: int
 
 
 class _LaneState:
@@ -364,30 +317,6 @@ class JobPool:
                 self._wake.notify_all()
         if closed:
             worker.stop(1.0)
-
-
-def app_pool(limits: settings.Limits | None = None, workers: settings.WorkerSettings | None = None) -> JobPool:
-    """The app's pool: ``generate``, ``train`` and ``measure`` lanes sized by the deployment's caps (``settings``).
-
-    On-board answers share one worker process (and so one loaded model) between
-    ``max_concurrent_generations`` threads; each training job gets a process of its own; the short
-    measurements a page needs (the teacher's scores) run one at a time in a process of their own.
-    """
-    caps = limits or settings.limits()
-    conf = workers or settings.workers()
-    lanes = [
-        Lane(GENERATE, 1, caps.max_concurrent_generations, caps.max_waiting_jobs, max_run_s=600),
-        Lane(TRAIN, caps.max_concurrent_trainings, 1, caps.max_waiting_jobs, max_run_s=1800),
-        Lane(MEASURE, 1, 1, caps.max_waiting_jobs, max_run_s=300),
-    ]
-    return JobPool(
-        lanes,
-        conf.mode,  # type: ignore[arg-type]
-        idle_exit_s=conf.idle_exit_s,
-        worker_threads=conf.threads,
-        nice=conf.nice,
-        preload=("torch", "slm_lib.tiny"),
-    )
 
 
 def echo_task(ctx: JobContext, items: Sequence[object] = (), delay_s: float = 0.0, fail: str = "") -> list[object]:
