@@ -5,7 +5,7 @@ import sqlite3
 
 import streamlit as st
 
-from app_ui import endpoints_ui, eval_ui, fail, page_header, show_code
+from app_ui import endpoints_ui, eval_ui, fail, page_header, run_models, show_code
 from slm_lib import settings
 from slm_lib.chat import ChatOptions
 from slm_lib.eval.config import RunConfig, model_label, parse_temperatures
@@ -51,7 +51,7 @@ try:
     eval_ui.live_panel(store, who)
 
     st.header("New run")
-    choices, notes = eval_ui.model_choices(host)
+    choices, notes = run_models.model_choices(host)
     served, served_notes = endpoints_ui.endpoint_models(endpoints_ui.current_endpoints())
     choices = choices + served
     for note in notes + served_notes:

@@ -18,13 +18,11 @@ import streamlit as st
 
 from app_ui import endpoints_ui, run_detail
 from app_ui.learn_ui import column_help
-from app_ui.loaders import get_checks, get_embedded_backend, get_ollama_backend
-from app_ui.status_ui import still_checking
+from app_ui.run_models import backends_for
 from slm_lib import settings
 from slm_lib.chart_labels import label_positions
-from slm_lib.chat import Backend, BackendError
 from slm_lib.eval import store_health
-from slm_lib.eval.config import RunConfig, model_label, split_model_id
+from slm_lib.eval.config import RunConfig, model_label
 from slm_lib.eval.export import results_csv, results_json
 from slm_lib.eval.leaderboard import RANKINGS, ModelScore, category_matrix, compare_runs, leaderboard, sweep
 from slm_lib.eval.manager import RunManager
@@ -41,11 +39,9 @@ from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = [
     "OWNER_PARAM",
-    "backends_for",
     "history_view",
     "live_panel",
     "manager",
-    "model_choices",
     "owner",
     "question_picker",
     "recover",
@@ -113,53 +109,6 @@ def start_run(store: RunStore, config: RunConfig, host: str, who: str | None) ->
     except (KeyError, ValueError) as exc:
         st.session_state["eval.notice"] = str(exc).strip("'\"")
     return run_id
-
-
-def _backend(kind: str, host: str) -> Backend:
-    """The process's shared backend of ``kind``: the same cached objects the playground uses."""
-    if kind == "embedded":
-        return get_embedded_backend()
-    if kind == "ollama":
-        return get_ollama_backend(host)
-    if kind == "openai":
-        from app_ui import endpoints_ui
-
-        return endpoints_ui.router()
-    raise ValueError(f"unknown backend kind {kind!r}")
-
-
-def backends_for(models: tuple[str, ...] | list[str], host: str) -> dict[str, Backend]:
-    """One shared backend per kind used by ``models``; a kind that cannot be built is left out
-    (its cells then become errors with a clear message instead of stopping the run)."""
-    out: dict[str, Backend] = {}
-    for kind in dict.fromkeys(split_model_id(m)[0] for m in models):
-        try:
-            out[kind] = _backend(kind, host)
-        except (ImportError, ValueError, BackendError):
-            continue
-    return out
-
-
-def _ollama_ids(host: str) -> list[str]:
-    return [f"ollama:{name}" for name in _backend("ollama", host).list_models()]
-
-
-def model_choices(host: str) -> tuple[list[str], list[str]]:
-    """``("backend:model" ids, notes about unavailable backends)``; Ollama is asked in the background."""
-    ids: list[str] = []
-    notes: list[str] = []
-    try:
-        ids += [f"embedded:{name}" for name in _backend("embedded", host).list_models()]
-    except (ImportError, ValueError, BackendError, OSError) as exc:
-        notes.append(f"**embedded**: {neutralize(exc).text}")
-    probe = get_checks().get(f"models:{host}", lambda: _ollama_ids(host), wait_s=0.5)
-    if not probe.done:
-        still_checking(probe, f"the models of Ollama at {host}")
-    elif probe.error:
-        notes.append(f"**ollama**: {neutralize(probe.error).text}")
-    else:
-        ids += probe.value
-    return ids, notes
 
 
 def question_picker() -> tuple[list[QuestionItem], str] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import assess_ui
+from app_ui.run_models import backends_for, model_choices
 from slm_lib import settings
 from slm_lib.chat import BackendError
 from slm_lib.eval.assess import Assessor
@@ -36,8 +37,6 @@ def backfill_panel(store: RunStore, run_id: int, rows: list[ResultRow]) -> None:
 
 
 def _judge_choices(host: str) -> list[str]:
-    from app_ui.eval_ui import model_choices
-
     return [m for m in model_choices(host)[0] if judge_allowed(m)]
 
 
@@ -95,8 +94,6 @@ def _judge_panel(run_id: int, question: str, scorable: list[ResultRow], refs: tu
         choices = _judge_choices(host)
         picked = st.selectbox("Judge model", choices or ["(none allowed here)"], key="eval.judge.model")
         if st.button("Judge", key="eval.judge.run", disabled=not choices or not scorable):
-            from app_ui.eval_ui import backends_for
-
             kind, name = split_model_id(picked)
             backend = backends_for([picked], host).get(kind)
             if backend is None:

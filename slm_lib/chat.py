@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from slm_lib import settings
-from slm_lib.jobs import Place, watching
+from slm_lib.jobs.job import Place
+from slm_lib.jobs.watch import watching
 
 __all__ = [
     "Backend",

@@ -30,8 +30,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import slm_lib.eval.store_health as store_health
 from slm_lib import settings
-from slm_lib.eval import store_health
 from slm_lib.eval.config import RunConfig
 from slm_lib.eval.records import (
     LOCAL_OWNER,

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from slm_lib.jobs import worker as worker_main
+import slm_lib.jobs.worker as worker_main
 from slm_lib.jobs.job import Job, JobContext
 from slm_lib.jobs.worker import run_task
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_ui import eval_ui
+from app_ui import eval_ui, run_models
 from slm_lib.backends.ollama import OllamaBackend
 from slm_lib.chat import ChatResult, ChatStats
 from slm_lib.eval.config import RunConfig
@@ -54,9 +54,9 @@ def page(tmp_path, monkeypatch, fake_ollama):  # noqa: F811
     def backend(kind, host):
         return embedded if kind == "embedded" else ollama
 
-    monkeypatch.setattr(eval_ui, "_backend", backend)
+    monkeypatch.setattr(run_models, "_backend", backend)
     monkeypatch.setattr(
-        eval_ui,
+        run_models,
         "model_choices",
         lambda host: (["embedded:tiny-double"] + [f"ollama:{m}" for m in ollama.list_models()], []),
     )
@@ -205,11 +205,11 @@ def test_bad_sweep_and_bad_upload_show_what_to_fix(page):
 
 def test_evaluation_uses_the_playgrounds_cached_backends():
     """One SmolLM2 and one generation cap per process: runs reuse the loaders' backend objects."""
-    from app_ui import loaders
+    from app_ui import loaders, run_models
 
-    assert eval_ui._backend("embedded", "") is loaders.get_embedded_backend()
+    assert run_models._backend("embedded", "") is loaders.get_embedded_backend()
     host = "http://127.0.0.1:9"
-    assert eval_ui._backend("ollama", host) is loaders.get_ollama_backend(host)
+    assert run_models._backend("ollama", host) is loaders.get_ollama_backend(host)
 
 
 def test_one_repeat_says_stability_needs_two_and_models_read_like_the_playground(page):

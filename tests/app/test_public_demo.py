@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_ui import eval_ui
+from app_ui import eval_ui, run_models
 from app_ui.loaders import get_checks
 from slm_lib.chat import ChatResult, ChatStats
 from slm_lib.eval.questions import MAX_FILE_BYTES
@@ -88,8 +88,8 @@ def hosted(tmp_path, monkeypatch):
     monkeypatch.setenv("SLM_EXPLORER_HOSTED", "1")
     monkeypatch.setenv("SLM_EXPLORER_DATA", str(tmp_path))
     double = GatedDouble()
-    monkeypatch.setattr(eval_ui, "_backend", lambda kind, host: double)
-    monkeypatch.setattr(eval_ui, "model_choices", lambda host: (["embedded:tiny-double"], []))
+    monkeypatch.setattr(run_models, "_backend", lambda kind, host: double)
+    monkeypatch.setattr(run_models, "model_choices", lambda host: (["embedded:tiny-double"], []))
     monkeypatch.setattr("slm_lib.eval.runs._default_scorer", lambda: lambda a, r: [0.5] * len(a))
     yield double
     double.gate.set()
@@ -254,7 +254,7 @@ def test_finding4_silent_ollama_server_pages_render_at_once_and_say_still_checki
 @pytest.mark.parametrize("template", ["{question:d}", "{question!r}", "{question:>50000000}"])
 def test_finding5_template_with_a_format_spec_is_refused_before_start(tmp_path, monkeypatch, template):
     monkeypatch.setenv("SLM_EXPLORER_DATA", str(tmp_path))
-    monkeypatch.setattr(eval_ui, "model_choices", lambda host: (["embedded:tiny-double"], []))
+    monkeypatch.setattr(run_models, "model_choices", lambda host: (["embedded:tiny-double"], []))
     at = AppTest.from_file(EVALUATION, default_timeout=60).run()
     at.multiselect(key="eval.models").set_value(["embedded:tiny-double"])
     at.text_area(key="eval.template").set_value(template).run()
@@ -335,7 +335,7 @@ def test_finding7_upload_limit_is_small():
 )
 def test_finding7_hostile_uploads_get_a_clear_message_and_start_stays_off(tmp_path, monkeypatch, name, data, words):
     monkeypatch.setenv("SLM_EXPLORER_DATA", str(tmp_path))
-    monkeypatch.setattr(eval_ui, "model_choices", lambda host: (["embedded:tiny-double"], []))
+    monkeypatch.setattr(run_models, "model_choices", lambda host: (["embedded:tiny-double"], []))
     at = AppTest.from_file(EVALUATION, default_timeout=60).run()
     at.multiselect(key="eval.models").set_value(["embedded:tiny-double"])
     at.radio(key="eval.source").set_value("Upload CSV or JSON").run()
