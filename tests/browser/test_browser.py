@@ -318,7 +318,7 @@ def test_hostile_names_answers_and_errors_fetch_nothing_from_the_attacker(
         page.locator(".st-key-eval-start button").click()
         expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
         wait_until_idle(page)
-        page.get_by_text("Read the answers to one question").click()
+        page.get_by_text("Read the answers to one question").first.click()  # a rerun can briefly leave a stale copy
         wait_until_idle(page)
         page.screenshot(path=str(shots / "hostile_evaluation.png"), full_page=True)
         _assert_nothing_live(page, attacker)
