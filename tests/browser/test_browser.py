@@ -187,6 +187,8 @@ def test_evaluation_run_fills_the_leaderboard(browser, app_url, shots):
     try:
         page.goto(f"{app_url}/evaluation")
         wait_until_idle(page)
+        expect(page.get_by_text("Still checking").first).to_have_count(0, timeout=180_000)  # Ollama's models listed
+        wait_until_idle(page)
         for key, names in [
             ("eval-models", ["llama3.2:1b (Ollama)", "qwen2:1.5b (Ollama)"]),  # labelled as in the playground
             ("eval-categories", ["Translation"]),
@@ -318,7 +320,8 @@ def test_hostile_names_answers_and_errors_fetch_nothing_from_the_attacker(
         page.locator(".st-key-eval-start button").click()
         expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
         wait_until_idle(page)
-        page.get_by_text("Read the answers to one question").first.click()  # a rerun can briefly leave a stale copy
+        # a rerun can briefly leave a hidden stale copy: open the one on screen
+        page.get_by_text("Read the answers to one question").filter(visible=True).first.click()
         wait_until_idle(page)
         page.screenshot(path=str(shots / "hostile_evaluation.png"), full_page=True)
         _assert_nothing_live(page, attacker)
