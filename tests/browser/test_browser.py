@@ -267,10 +267,22 @@ def _assert_nothing_live(page, attacker) -> None:
 
 
 def _pick(page, box_key: str, fragments: list[str]) -> None:
+    """Pick the options containing each fragment; a server's models may still be on their way (re-checked
+    in the background every 15 s), so try again for up to a minute."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = page.locator(f".st-key-{box_key}")
     for fragment in fragments:
-        box.locator("input").fill(fragment)
-        page.get_by_role("option").filter(has_text=fragment).first.click()
+        for _ in range(20):
+            box.locator("input").fill(fragment)
+            try:
+                page.get_by_role("option").filter(has_text=fragment).first.click(timeout=3000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+                wait_until_idle(page)
+        else:
+            raise AssertionError(f"no option containing {fragment!r} in {box_key}")
     page.keyboard.press("Escape")
 
 
