@@ -9,6 +9,7 @@
 | ``SLM_EXPLORER_WORKERS`` | ``process`` when hosted, else ``thread`` | where model work runs (see below) |
 | ``SLM_EXPLORER_WORKER_IDLE_S`` | ``120`` | a worker process idle this long exits and frees its memory |
 | ``SLM_EXPLORER_WORKER_NICE`` | ``10`` | niceness added to worker processes: page serving wins a contended CPU |
+| ``SLM_EXPLORER_PAGE_CPUS`` | ``1`` | with worker processes: cores kept for serving pages (0: no split) |
 | ``SLM_EXPLORER_JUDGES`` | unset | ``backend:model`` ids (comma-separated) that may judge answers |
 | ``SLM_EXPLORER_OLLAMA_CONCURRENCY`` | ``1`` | requests an evaluation run sends to Ollama at once |
 | ``SLM_EXPLORER_OPENAI_ENDPOINTS`` | unset | OpenAI-compatible servers as JSON (``backends.openai_endpoints``) |
@@ -212,13 +213,15 @@ class WorkerSettings:
     """How model work runs: ``mode`` ``"process"`` or ``"thread"``; worker processes exit after ``idle_exit_s``.
 
     Each worker process uses ``threads`` torch threads and runs at ``nice`` (lower priority than page serving,
-    so a busy model never makes pages slow).
+    so a busy model never makes pages slow). With worker processes, the page-serving process keeps to
+    ``page_cpus`` cores of its own, so visitors browsing do not take the workers' cores (``jobs.cpus``).
     """
 
     mode: str
     idle_exit_s: float
     threads: int = 1
     nice: int = 10
+    page_cpus: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in ("process", "thread"):
@@ -227,6 +230,8 @@ class WorkerSettings:
             raise ValueError(f"SLM_EXPLORER_WORKER_IDLE_S={self.idle_exit_s} must be a number of seconds > 0")
         if not 0 <= self.nice <= 19:
             raise ValueError(f"SLM_EXPLORER_WORKER_NICE={self.nice} must be between 0 and 19")
+        if self.page_cpus < 0:
+            raise ValueError(f"SLM_EXPLORER_PAGE_CPUS={self.page_cpus} must be 0 (no split) or a number of cores")
 
 
 def _number(name: str, default: str, kind: type[float] | type[int]) -> float:
@@ -242,4 +247,5 @@ def workers() -> WorkerSettings:
     mode = os.environ.get("SLM_EXPLORER_WORKERS", "").strip().lower() or ("process" if is_hosted() else "thread")
     idle = _number("SLM_EXPLORER_WORKER_IDLE_S", "120", float)
     nice = int(_number("SLM_EXPLORER_WORKER_NICE", "10", int))
-    return WorkerSettings(mode=mode, idle_exit_s=idle, nice=nice)
+    page_cpus = int(_number("SLM_EXPLORER_PAGE_CPUS", "1", int))
+    return WorkerSettings(mode=mode, idle_exit_s=idle, nice=nice, page_cpus=page_cpus)

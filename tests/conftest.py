@@ -22,6 +22,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["SLM_EXPLORER_DATA"] = tempfile.mkdtemp(prefix="slm-explorer-data-")
 os.environ["OLLAMA_HOST"] = f"127.0.0.1:{_closed_loopback_port()}"
 os.environ.pop("SLM_EXPLORER_HOSTED", None)
+# AppTests run pages in this process, hosted ones too: model work on its threads, never worker processes that
+# would confine this process to one core (tests of process mode build their own pools).
+os.environ["SLM_EXPLORER_WORKERS"] = "thread"
 
 from tests.fake_ollama_fixture import fake_ollama  # noqa: E402,F401  (fixture for every test module)
 

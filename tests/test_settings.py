@@ -15,6 +15,7 @@ def env(monkeypatch):
         "SLM_EXPLORER_WORKERS",
         "SLM_EXPLORER_WORKER_IDLE_S",
         "SLM_EXPLORER_WORKER_NICE",
+        "SLM_EXPLORER_PAGE_CPUS",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -31,8 +32,9 @@ def test_workers_default_to_threads_locally_and_processes_when_hosted(env):
 def test_worker_idle_and_nice_are_read_from_the_environment(env):
     env.setenv("SLM_EXPLORER_WORKER_IDLE_S", "2.5")
     env.setenv("SLM_EXPLORER_WORKER_NICE", "0")
+    env.setenv("SLM_EXPLORER_PAGE_CPUS", "2")
     conf = settings.workers()
-    assert (conf.idle_exit_s, conf.nice) == (2.5, 0)
+    assert (conf.idle_exit_s, conf.nice, conf.page_cpus) == (2.5, 0, 2)
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,8 @@ def test_worker_idle_and_nice_are_read_from_the_environment(env):
         ("SLM_EXPLORER_WORKER_NICE", "2.5", "must be a whole number"),
         ("SLM_EXPLORER_WORKER_NICE", "-1", "between 0 and 19"),
         ("SLM_EXPLORER_WORKER_NICE", "20", "between 0 and 19"),
+        ("SLM_EXPLORER_PAGE_CPUS", "-1", "0 \\(no split\\) or a number of cores"),
+        ("SLM_EXPLORER_PAGE_CPUS", "one", "must be a whole number"),
     ],
 )
 def test_bad_worker_settings_name_the_variable_and_the_fix(env, name, value, message):

@@ -49,6 +49,7 @@ class JobPool:
         idle_exit_s: a worker process with nothing to do for this long exits (its memory is freed).
         worker_threads: torch threads per worker process.
         nice: added to the worker processes' niceness, so page serving wins a contended CPU.
+        worker_cpus: the cores worker processes may run on (``None``: those of this process).
         preload: modules the fork server imports once, so each new worker starts without importing them.
         kill_after_s: a cancelled task that has not returned after this long has its worker process killed.
     """
@@ -61,6 +62,7 @@ class JobPool:
         idle_exit_s: float = 120.0,
         worker_threads: int = 1,
         nice: int = 0,
+        worker_cpus: Iterable[int] | None = None,
         preload: Iterable[str] = (),
         kill_after_s: float = 10.0,
     ) -> None:
@@ -74,6 +76,7 @@ class JobPool:
         self.mode: Mode = mode
         self.idle_exit_s, self.kill_after_s = idle_exit_s, kill_after_s
         self.worker_threads, self.nice = worker_threads, nice
+        self.worker_cpus = frozenset(worker_cpus) if worker_cpus is not None else None
         self._lanes = {lane.kind: _LaneState(lane) for lane in lanes}
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -300,7 +303,9 @@ class JobPool:
     def _start_worker(self, state: _LaneState) -> None:
         lane = state.lane
         try:
-            worker = ProcessWorker(self, self._mp, lane.kind, lane.per_process, self.worker_threads, self.nice)
+            worker = ProcessWorker(
+                self, self._mp, lane.kind, lane.per_process, self.worker_threads, self.nice, self.worker_cpus
+            )
         except Exception as exc:  # the system refused a process: fail the waiting jobs, never hang them
             error = WorkerCrashed(f"a worker process could not be started: {type(exc).__name__}: {exc}")
             with self._lock:

@@ -61,9 +61,11 @@ def _limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def main(conn: Connection, threads: int = 1, nice: int = 0) -> None:
+def main(conn: Connection, threads: int = 1, nice: int = 0, cpus: frozenset[int] | None = None) -> None:
     """Entry point of a worker process: serve commands until told to exit or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)  # out of the page server's core, where this process was started
     if nice:
         os.nice(nice)  # page serving in the parent comes first when the CPU is contended
     _limit_threads(threads)

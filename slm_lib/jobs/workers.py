@@ -75,14 +75,26 @@ class ThreadWorker:
 class ProcessWorker:
     """One worker process running up to ``capacity`` jobs, and the thread that reads its messages."""
 
-    def __init__(self, pool: JobPool, mp: Any, kind: str, capacity: int, threads: int, nice: int) -> None:  # noqa: ANN401
+    def __init__(
+        self,
+        pool: JobPool,
+        mp: Any,  # noqa: ANN401 - a multiprocessing context
+        kind: str,
+        capacity: int,
+        threads: int,
+        nice: int,
+        cpus: frozenset[int] | None = None,
+    ) -> None:
         self._pool, self.kind, self.capacity = pool, kind, capacity
         self.running: dict[int, Job] = {}
         self.alive = True
         self.idle_since = time.monotonic()
         parent, child = mp.Pipe(duplex=True)
         self.process = mp.Process(
-            target=worker_main.main, args=(child, threads, nice), daemon=True, name=f"slm-explorer-{kind}-worker"
+            target=worker_main.main,
+            args=(child, threads, nice, cpus),
+            daemon=True,
+            name=f"slm-explorer-{kind}-worker",
         )
         self.process.start()
         child.close()  # only the worker holds its end now: its exit shows up here as end-of-file

@@ -47,3 +47,7 @@ def raise_unpicklable(ctx):
 
 def niceness(ctx):
     return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def affinity(ctx):
+    return sorted(os.sched_getaffinity(0))

@@ -266,3 +266,13 @@ def test_worker_processes_run_at_the_configured_lower_priority():
         assert pool.submit("gen", "tests.jobs.tasks:niceness").result(30) == min(mine + 5, 19)
     finally:
         pool.shutdown()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores")
+def test_worker_processes_run_on_the_cores_given_to_them():
+    mine = sorted(os.sched_getaffinity(0))
+    pool = JobPool([Lane("gen")], mode="process", worker_cpus=mine[:1])
+    try:
+        assert pool.submit("gen", "tests.jobs.tasks:affinity").result(30) == mine[:1]
+    finally:
+        pool.shutdown()
