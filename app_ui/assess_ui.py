@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from app_ui.jobs_ui import run_job
 from slm_lib.eval.alignment import Highlights, WordMatch
-from slm_lib.eval.assess import Assessment, assess_batch
+from slm_lib.eval.assess import Assessment
 from slm_lib.eval.judge import RUBRIC, Verdict
 from slm_lib.eval.word_diff import word_diff
+from slm_lib.jobs import SCORE
 from slm_lib.safe_text import neutralize
 
 __all__ = [
@@ -47,9 +49,9 @@ def md(text: str) -> str:
 @st.cache_data(show_spinner="Checking the answers' facts and words (all-MiniLM-L6-v2)…", max_entries=256)
 def assessments(answers: tuple[str, ...], references: tuple[str, ...], question: str = "") -> list[Assessment]:
     """Assess each answer against the references (any-of), one batch; cached by the texts."""
-    from app_ui.loaders import get_embedder
-
-    return assess_batch(list(answers), [references] * len(answers), [question] * len(answers), get_embedder())
+    n = len(answers)
+    kwargs = {"answers": list(answers), "references": [references] * n, "questions": [question] * n}
+    return run_job(SCORE, "slm_lib.eval.tasks:assess_task", kwargs)  # the embedding model works in a worker
 
 
 def _marked(text: str, matches: Sequence[WordMatch], show: set[str]) -> str:

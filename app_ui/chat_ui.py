@@ -16,13 +16,15 @@ import plotly.express as px
 import streamlit as st
 
 from app_ui import assess_ui
+from app_ui.jobs_ui import run_job
 from app_ui.learn_ui import term_help
 from slm_lib import settings
 from slm_lib.chart_labels import label_positions
 from slm_lib.chat import Backend, BackendError, ChatOptions, ChatStats, Message, ask
-from slm_lib.eval import prompting, similarity
+from slm_lib.eval import prompting
 from slm_lib.eval.assess import Assessment
 from slm_lib.eval.judge import Verdict, judge, judge_allowed
+from slm_lib.jobs import SCORE
 from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = [
@@ -299,9 +301,7 @@ def take_partial() -> dict[str, object] | None:
 
 @st.cache_data(show_spinner="Comparing answers with each other…", max_entries=64)
 def _pairwise(answers: tuple[str, ...]) -> list[list[float]]:
-    from app_ui.loaders import get_embedder
-
-    return similarity.pairwise(list(answers), get_embedder())
+    return run_job(SCORE, "slm_lib.eval.tasks:pairwise_task", {"answers": list(answers)})
 
 
 _SOURCES = {  # ChatStats.source: where an OpenAI-compatible server's numbers come from

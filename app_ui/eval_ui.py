@@ -55,8 +55,15 @@ OWNER_PARAM = "runs"  # the query parameter holding a hosted visitor's private k
 
 @st.cache_resource(show_spinner=False)
 def manager() -> RunManager:
-    """The process-wide run manager (survives reruns, page switches and new sessions)."""
-    return RunManager()
+    """The process-wide run manager (survives reruns, page switches and new sessions).
+
+    With worker processes, runs are scored there too: the embedding model never loads where pages are served.
+    """
+    from app_ui.loaders import get_job_pool
+    from slm_lib.eval.tasks import PoolAssessor
+
+    pool = get_job_pool()
+    return RunManager(scorer_factory=(lambda: PoolAssessor(pool)) if pool.mode == "process" else None)
 
 
 @st.cache_resource(show_spinner=False)

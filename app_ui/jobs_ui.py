@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from app_ui import fail
-from slm_lib.jobs import GENERATE, MEASURE, TRAIN, JobCancelled, JobError, Place, QueueFull, WorkerCrashed
+from slm_lib.jobs import GENERATE, MEASURE, SCORE, TRAIN, JobCancelled, JobError, Place, QueueFull, WorkerCrashed
 
 __all__ = ["WHAT", "place_text", "place_writer", "run_job", "session_gone"]
 
@@ -22,6 +22,7 @@ WHAT = {
     "ollama": "Ollama answers",
     TRAIN: "training runs",
     MEASURE: "measurements",
+    SCORE: "scoring jobs",
 }  # per kind of job
 
 

@@ -1,8 +1,8 @@
 """Cached loaders shared by the pages: models and backends as process-wide singletons, keyed by plain ids.
 
-Every page and widget gets the embedding model, the backends and the job pool from here
-(``@st.cache_resource``, never a ``_model`` argument), so a process holds one copy of each, with one
-generation cap. Model work runs on the job pool: in worker processes when hosted, each holding one copy of
+Every page and widget gets the backends and the job pool from here (``@st.cache_resource``, never a
+``_model`` argument), so a process holds one copy of each, with one generation cap. Model work, scoring with
+the embedding model included, runs on the job pool: in worker processes when hosted, each holding one copy of
 the model it needs for every visitor (``SLM_EXPLORER_WORKERS``).
 """
 
@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
     from slm_lib.backends.embedded import EmbeddedBackend
     from slm_lib.backends.ollama import OllamaBackend
     from slm_lib.backends.openai_compat import OpenAIBackend
@@ -22,16 +20,6 @@ if TYPE_CHECKING:
     from slm_lib.backends.openai_router import OpenAIRouter
     from slm_lib.backends.status import BackgroundChecks
     from slm_lib.jobs import JobPool
-
-
-@st.cache_resource(show_spinner="Loading the embedding model (all-MiniLM-L6-v2, offline)…")
-def get_embedder(name: str = "all-MiniLM-L6-v2") -> SentenceTransformer:
-    """The answer scorer's sentence-transformers model (one copy for every session)."""
-    from slm_lib.eval import similarity
-
-    if name != "all-MiniLM-L6-v2":
-        raise ValueError(f"unknown embedding model {name!r}; only 'all-MiniLM-L6-v2' ships")
-    return similarity.load_model()
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import assess_ui
+from app_ui.jobs_ui import run_job
 from app_ui.run_models import backends_for, model_choices
 from slm_lib import settings
 from slm_lib.chat import BackendError
-from slm_lib.eval.assess import Assessor
 from slm_lib.eval.config import model_label, split_model_id
 from slm_lib.eval.judge import judge, judge_allowed
 from slm_lib.eval.similarity import NEGATION_NOTE
 from slm_lib.eval.store import ResultRow, RunStore
+from slm_lib.jobs import SCORE
 from slm_lib.safe_text import neutralize, one_line, plain
 
 __all__ = ["answer_detail", "backfill_panel"]
@@ -27,11 +28,12 @@ def backfill_panel(store: RunStore, run_id: int, rows: list[ResultRow]) -> None:
     st.info(f"{len(todo)} answer(s) of this run have a similarity score but no overall score or fact flags yet.")
     if st.button(f"Assess {len(todo)} answer(s) now", key=f"eval.backfill.{run_id}"):
         with st.spinner("Checking facts and words…"):
-            from app_ui.loaders import get_embedder
-
-            found = Assessor(get_embedder())(
-                [r.answer for r in todo], [r.references for r in todo], [r.question for r in todo]
-            )
+            kwargs = {
+                "answers": [r.answer for r in todo],
+                "references": [r.references for r in todo],
+                "questions": [r.question for r in todo],
+            }
+            found = run_job(SCORE, "slm_lib.eval.tasks:assess_task", kwargs)
             store.set_assessments([(r.id, a.similarity, a.overall, a.flags) for r, a in zip(todo, found, strict=True)])
         st.rerun()
 

@@ -17,12 +17,13 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from slm_lib import settings
 from slm_lib.chat import Backend
-from slm_lib.eval.runs import RunProgress, execute_run
+from slm_lib.eval.assess import Assessor
+from slm_lib.eval.runs import RunProgress, Scorer, execute_run
 from slm_lib.eval.store import LOCAL_OWNER, RunStore
 
 __all__ = ["LiveRun", "RunManager"]
@@ -41,9 +42,13 @@ class LiveRun:
 
 
 class RunManager:
-    """Starts runs on daemon threads and remembers them for every session of this process."""
+    """Starts runs on daemon threads and remembers them for every session of this process.
 
-    def __init__(self) -> None:
+    ``scorer_factory`` makes each run's scorer (default: ``execute_run``'s, the embedding model in this process).
+    """
+
+    def __init__(self, scorer_factory: Callable[[], Scorer | Assessor] | None = None) -> None:
+        self._scorer_factory = scorer_factory
         self._runs: dict[int, LiveRun] = {}
         self._lock = threading.Lock()
 
@@ -78,6 +83,7 @@ class RunManager:
                         on_progress=lambda p: setattr(live, "progress", p),
                         should_stop=live.stop.is_set,
                         retry_errors=retry_errors,
+                        scorer=self._scorer_factory() if self._scorer_factory else None,
                     )
                 except Exception as exc:  # shown on the page; the run is marked interrupted and resumable
                     live.error = "unexpected error" if settings.is_hosted() else f"{type(exc).__name__}: {exc}"

@@ -20,13 +20,14 @@ from __future__ import annotations
 from slm_lib.jobs.app import app_pool
 from slm_lib.jobs.gate import FifoGate
 from slm_lib.jobs.job import Job, JobCancelled, JobContext, JobError, Place, QueueFull, WorkerCrashed
-from slm_lib.jobs.lanes import GENERATE, MEASURE, TRAIN, Lane, LaneStats
+from slm_lib.jobs.lanes import GENERATE, MEASURE, SCORE, TRAIN, Lane, LaneStats
 from slm_lib.jobs.pool import JobPool, echo_task
 from slm_lib.jobs.watch import Watch, current_watch, watching
 
 __all__ = [
     "GENERATE",
     "MEASURE",
+    "SCORE",
     "TRAIN",
     "FifoGate",
     "Job",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GENERATE", "MEASURE", "TRAIN", "Lane", "LaneStats"]
+__all__ = ["GENERATE", "MEASURE", "SCORE", "TRAIN", "Lane", "LaneStats"]
 
 GENERATE = "generate"  # answers of the on-board model (one worker process shares one model between them)
 TRAIN = "train"  # lab training runs and long measurements (one job per worker process: each uses a core)
 MEASURE = "measure"  # short measurements a page needs to show itself (one at a time, never behind a training)
+SCORE = "score"  # answers scored by the embedding model (one worker process holds it for every visitor)
 
 
 @dataclass(frozen=True)
