@@ -155,8 +155,10 @@ class BackgroundChecks:
     """Slow checks on daemon threads, one per key, each answer kept ``ttl_s`` seconds.
 
     ``get`` never waits more than ``wait_s``: a page renders at once and shows "still checking"
-    while a silent server holds the check up to its own (bounded) timeout. Expected failures
-    (``BackendError``, ``ValueError``, ``OSError``) become ``Probe.error`` with their message.
+    while a silent server holds the first check up to its own (bounded) timeout. An answer older
+    than ``ttl_s`` is checked again in the background and stays the answer until the new one arrives
+    (a model list never blinks out while it is re-read). Expected failures (``BackendError``,
+    ``ValueError``, ``OSError``) become ``Probe.error`` with their message.
 
     Example:
         checks = BackgroundChecks(ttl_s=15)
@@ -168,22 +170,30 @@ class BackgroundChecks:
             raise ValueError(f"ttl_s must be >= 0 and max_entries >= 1, got {ttl_s} and {max_entries}")
         self.ttl_s, self.max_entries = ttl_s, max_entries
         self._probes: dict[str, Probe] = {}
-        self._events: dict[str, threading.Event] = {}
+        self._events: dict[str, threading.Event] = {}  # per key: set when its latest check ended
+        self._pending: dict[str, Probe] = {}  # per key: the check running now (first or renewal)
         self._lock = threading.Lock()
 
     def get(self, key: str, check: Callable[[], Any], wait_s: float = 0.5) -> Probe:
-        """The current answer for ``key``, starting ``check`` in the background when none is fresh."""
+        """The current answer for ``key``, starting ``check`` in the background when none is fresh.
+
+        With no answer yet, waits up to ``wait_s`` for the first; with a stale one, up to ``wait_s``
+        for its renewal, and returns the stale answer if that is not back by then.
+        """
         with self._lock:
             probe = self._probes.get(key)
             stale = probe is not None and probe.done and probe.seconds > self.ttl_s
-            if probe is None or stale:
-                probe = Probe(key, False, started=time.monotonic())
+            if (probe is None or stale) and key not in self._pending:
+                pending = Probe(key, False, started=time.monotonic())
                 event = threading.Event()
-                self._probes[key], self._events[key] = probe, event
-                self._trim()
-                threading.Thread(target=self._run, args=(key, check, probe, event), daemon=True).start()
+                self._pending[key], self._events[key] = pending, event
+                if probe is None:
+                    self._probes[key] = probe = pending
+                    self._trim()
+                threading.Thread(target=self._run, args=(key, check, pending, event), daemon=True).start()
             event = self._events[key]
-        if not probe.done and wait_s > 0:
+            waiting = key in self._pending
+        if waiting and wait_s > 0:
             event.wait(wait_s)
         return self.peek(key) or probe
 
@@ -196,7 +206,7 @@ class BackgroundChecks:
         """Block until no check is running (tests, scripts); False when ``timeout_s`` passed first."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
-            events = [self._events[k] for k, p in self._probes.items() if not p.done and k in self._events]
+            events = [self._events[k] for k in self._pending if k in self._events]
         return all(e.wait(max(0.0, deadline - time.monotonic())) for e in events)
 
     def forget(self, key: str | None = None) -> None:
@@ -205,6 +215,7 @@ class BackgroundChecks:
             for k in [key] if key is not None else list(self._probes):
                 if k in self._probes and self._probes[k].done:
                     del self._probes[k]
+                    self._pending.pop(k, None)  # a renewal under way no longer counts
 
     def _run(self, key: str, check: Callable[[], Any], probe: Probe, event: threading.Event) -> None:
         from slm_lib.chat import BackendError
@@ -216,8 +227,10 @@ class BackgroundChecks:
         except Exception as exc:  # a check must never take a page down
             result = Probe(key, True, error=f"the check failed ({type(exc).__name__})", started=probe.started)
         with self._lock:
-            if self._probes.get(key) is probe:  # not forgotten or replaced meanwhile
-                self._probes[key] = result
+            if self._pending.get(key) is probe:  # not forgotten or replaced meanwhile
+                del self._pending[key]
+                if self._probes.pop(key, None) is not None:
+                    self._probes[key] = result  # newest last, so trimmed last
         event.set()
 
     def _trim(self) -> None:
@@ -225,3 +238,4 @@ class BackgroundChecks:
             oldest = next(iter(self._probes))
             self._probes.pop(oldest)
             self._events.pop(oldest, None)
+            self._pending.pop(oldest, None)
