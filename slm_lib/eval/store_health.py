@@ -22,10 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from slm_lib.eval.store import RunStore
+from typing import Protocol
 
 __all__ = ["Recovery", "expire", "fallback_path", "problem", "recoverable", "set_aside"]
 
@@ -114,8 +111,18 @@ def fallback_path(name: str) -> Path:
     return folder / name
 
 
+class _Expiring(Protocol):
+    """What ``expire`` needs of a run store (``RunStore``)."""
+
+    def runs_by_age(self) -> list[tuple[int, str]]: ...
+
+    def delete_run(self, run_id: int) -> None: ...
+
+    def used_bytes(self) -> int: ...
+
+
 def expire(
-    store: RunStore, max_age_s: float | None, max_bytes: int | None, keep: set[int] | frozenset[int] = frozenset()
+    store: _Expiring, max_age_s: float | None, max_bytes: int | None, keep: set[int] | frozenset[int] = frozenset()
 ) -> int:
     """Delete runs not updated for ``max_age_s``, then the oldest until the data fits ``max_bytes``.
 

@@ -18,10 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from slm_lib.jobs.pool import JobPool
+from typing import Any, Literal, Protocol
 
 __all__ = [
     "Job",
@@ -104,10 +101,18 @@ class JobContext:
 _END = object()  # queued after the last event of a finished, failed or cancelled job
 
 
+class _Line(Protocol):
+    """What a job asks of the pool that holds it (``JobPool``)."""
+
+    def place(self, job: Job) -> Place | None: ...
+
+    def cancel(self, job: Job) -> None: ...
+
+
 class Job:
     """A submitted job; created by ``JobPool.submit``, never directly."""
 
-    def __init__(self, pool: JobPool, job_id: int, kind: str, target: str, kwargs: Mapping[str, Any]) -> None:
+    def __init__(self, pool: _Line, job_id: int, kind: str, target: str, kwargs: Mapping[str, Any]) -> None:
         self.id, self.kind, self.target = job_id, kind, target
         self.kwargs = kwargs
         self.state: JobState = "queued"

@@ -11,16 +11,23 @@ import pickle
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import slm_lib.jobs.worker as worker_main
 from slm_lib.jobs.job import Job, JobContext
 from slm_lib.jobs.worker import run_task
 
-if TYPE_CHECKING:
-    from slm_lib.jobs.pool import JobPool
-
 __all__ = ["ProcessWorker", "ThreadWorker", "Worker"]
+
+
+class _Reports(Protocol):
+    """Where a worker reports (``JobPool``)."""
+
+    def on_event(self, worker: Worker, job_id: int, payload: object) -> None: ...
+
+    def on_finished(self, worker: Worker, job_id: int, result: object, error: BaseException | None) -> None: ...
+
+    def on_worker_exit(self, worker: Worker, exitcode: int | None) -> None: ...
 
 
 class Worker(Protocol):
@@ -40,7 +47,7 @@ class Worker(Protocol):
 class ThreadWorker:
     """Runs each job on a daemon thread of this process (``capacity`` at once)."""
 
-    def __init__(self, pool: JobPool, kind: str, capacity: int) -> None:
+    def __init__(self, pool: _Reports, kind: str, capacity: int) -> None:
         self._pool, self.kind, self.capacity = pool, kind, capacity
         self.running: dict[int, Job] = {}
         self.alive = True
@@ -77,7 +84,7 @@ class ProcessWorker:
 
     def __init__(
         self,
-        pool: JobPool,
+        pool: _Reports,
         mp: Any,  # noqa: ANN401 - a multiprocessing context
         kind: str,
         capacity: int,
