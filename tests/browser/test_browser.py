@@ -332,8 +332,15 @@ def test_hostile_names_answers_and_errors_fetch_nothing_from_the_attacker(
         page.locator(".st-key-eval-start button").click()
         expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
         wait_until_idle(page)
-        # a rerun can briefly leave a hidden stale copy: open the one on screen
-        page.get_by_text("Read the answers to one question").filter(visible=True).first.click()
+        # a rerun can briefly leave a hidden stale copy: open the one on screen, once the rerun that follows
+        # the run's end has drawn it (slow on a busy machine)
+        reader = page.get_by_text("Read the answers to one question").filter(visible=True).first
+        try:
+            expect(reader).to_be_visible(timeout=180_000)
+        except AssertionError:
+            page.screenshot(path=str(shots / "hostile_evaluation_no_reader.png"), full_page=True)
+            raise
+        reader.click()
         wait_until_idle(page)
         page.screenshot(path=str(shots / "hostile_evaluation.png"), full_page=True)
         _assert_nothing_live(page, attacker)
