@@ -189,16 +189,10 @@ def test_evaluation_run_fills_the_leaderboard(browser, app_url, shots):
         wait_until_idle(page)
         expect(page.get_by_text("Still checking").first).to_have_count(0, timeout=180_000)  # Ollama's models listed
         wait_until_idle(page)
-        for key, names in [
-            ("eval-models", ["llama3.2:1b (Ollama)", "qwen2:1.5b (Ollama)"]),  # labelled as in the playground
-            ("eval-categories", ["Translation"]),
-        ]:
-            box = page.locator(f".st-key-{key}")
-            for name in names:
-                box.locator("input").fill(name.split(" ")[0])
-                page.get_by_role("option", name=name, exact=True).click()
-            page.keyboard.press("Escape")
-            wait_until_idle(page)
+        _pick(page, "eval-models", ["llama3.2:1b (Ollama)", "qwen2:1.5b (Ollama)"])  # labelled as in the playground
+        wait_until_idle(page)
+        _pick(page, "eval-categories", ["Translation"])
+        wait_until_idle(page)
         page.locator(".st-key-eval-start button").click()
         expect(page.get_by_text("Mean similarity by category").first).to_be_visible(timeout=240_000)
         wait_until_idle(page)
@@ -277,6 +271,7 @@ def _pick(page, box_key: str, fragments: list[str]) -> None:
             box.locator("input").fill(fragment)
             try:
                 page.get_by_role("option").filter(has_text=fragment).first.click(timeout=3000)
+                wait_until_idle(page)  # the pick's rerun ends before the next fill (it redraws the box)
                 break
             except PlaywrightTimeout:
                 page.keyboard.press("Escape")
