@@ -16,10 +16,11 @@
 | ``SLM_EXPLORER_RUN_TTL_HOURS`` | ``24`` (hosted) | hosted evaluation runs older than this are deleted |
 | ``SLM_EXPLORER_DB_MAX_MB`` | ``64`` (hosted) | size cap of the hosted run database (oldest runs go first) |
 
-Model work (on-board answers, lab training, measuring) runs as queued jobs (``slm_lib.jobs``). With
-``process`` it runs in worker processes: pages stay fast while models work, both cores are used, and a crashed
-worker fails its job, not the app. With ``thread`` it runs on threads of the app's own process: no worker to
-start, the right choice for tests and one local user.
+Model work (on-board answers, lab training, measuring, scoring answers) runs as queued jobs (``slm_lib.jobs``).
+With ``process`` it runs in worker processes: pages stay fast while models work, both cores are used, the page
+server keeps to ``SLM_EXPLORER_PAGE_CPUS`` core(s) of its own, and a crashed worker fails its job, not the app.
+With ``thread`` it runs on threads of the app's own process: no worker to start, the right choice for tests and
+one local user.
 
 ``SLM_EXPLORER_JUDGES`` unset: any configured model may judge locally, none on a hosted deployment.
 """
