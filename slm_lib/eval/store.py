@@ -42,6 +42,7 @@ from slm_lib.eval.records import (
     new_owner,
     result_row,
 )
+from slm_lib.eval.store_schema import prepare
 
 __all__ = [
     "DB_NAME",
@@ -58,41 +59,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 DB_NAME = "runs.sqlite3"
 STATUSES = ("pending", "running", "cancelled", "interrupted", "finished")
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    status TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS results (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    question_idx INTEGER NOT NULL,
-    repeat INTEGER NOT NULL,
-    temperature REAL NOT NULL,
-    answer TEXT NOT NULL,
-    complete INTEGER NOT NULL,
-    error TEXT,
-    {", ".join(f"{name} REAL NOT NULL DEFAULT 0" for name in STAT_FIELDS)},
-    score REAL,
-    overall REAL,
-    flags TEXT,
-    created TEXT NOT NULL,
-    unknown_stats TEXT NOT NULL DEFAULT '',
-    UNIQUE (run_id, model, question_idx, repeat, temperature)
-);
-"""
-# Columns added after the first release: (table, column, declaration); added to older files on open.
-_ADDED_COLUMNS = (
-    ("runs", "owner", "TEXT NOT NULL DEFAULT ''"),
-    ("results", "unknown_stats", "TEXT NOT NULL DEFAULT ''"),
-    ("results", "overall", "REAL"),
-    ("results", "flags", "TEXT"),
-)
 
 
 def _now() -> str:
@@ -129,15 +95,7 @@ class RunStore:
             found = ("damaged" if "read" not in str(exc).lower() else "read-only", str(exc))
         if found is not None:
             self._replace(*found)
-        self._prepare(self._conn())
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        conn.executescript(_SCHEMA)
-        for table, column, decl in _ADDED_COLUMNS:
-            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in present:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-        conn.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, id)")
+        prepare(self._conn())
 
     def _replace(self, kind: str, detail: str) -> store_health.Recovery:
         """Set the current file aside and continue with a new one (in a temporary folder if need be)."""
@@ -158,7 +116,7 @@ class RunStore:
         if not store_health.recoverable(exc):
             raise exc
         recovery = self._replace("read-only" if "read" in str(exc).lower() else "damaged", str(exc))
-        self._prepare(self._conn())
+        prepare(self._conn())
         return recovery
 
     def _conn(self) -> sqlite3.Connection:
